@@ -1,0 +1,1 @@
+"""The build pipeline: parse → reason → validate → publish, one module per step."""
