@@ -39,4 +39,5 @@ PREFIXES: dict[str, str] = {
     "sh": "http://www.w3.org/ns/shacl#",
     "spdx": str(SPDX),
     "wd": str(WD),
+    "kzsh": str(SHAPES),
 }

@@ -1,0 +1,44 @@
+"""Shared fixtures: the real project's inputs, checked once per session, and throwaway
+copies of the project for tests that break or rebuild things."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+
+from server.build.pipeline import Checked, check
+from server.config import PACKAGE_ROOT, Paths, paths_from_env
+
+INPUT_FOLDERS = ("ontology", "data", "shapes")
+
+
+@pytest.fixture(scope="session")
+def checked() -> Checked:
+    return check(paths_from_env(PACKAGE_ROOT))
+
+
+@pytest.fixture(scope="session")
+def asserted(checked: Checked) -> Graph:
+    return checked.sources.ontology + checked.sources.data
+
+
+@pytest.fixture(scope="session")
+def everything(checked: Checked) -> Graph:
+    """What a reader of the default graph sees: ontology + data + inferred."""
+    return checked.sources.ontology + checked.sources.data + checked.inferred
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Paths:
+    """A copy of the project's inputs to edit, with its own build folder."""
+    for folder in INPUT_FOLDERS:
+        shutil.copytree(PACKAGE_ROOT / folder, tmp_path / folder)
+    return Paths(root=tmp_path, build_dir=tmp_path / "build")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace one exact occurrence, failing loudly if the text to edit is not there."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
