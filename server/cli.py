@@ -31,24 +31,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="kzcn-kg", description="Build and check the Kazakhstan–China cooperation graph.")
-    top.add_argument("--root", type=Path, help="project folder with ontology/, data/, shapes/ "
-                                               "(default: $KZCN_ROOT or the checkout)")
-    top.add_argument("--build-dir", type=Path, help="where releases are written "
-                                                    "(default: $KZCN_BUILD_DIR or ROOT/build)")
+        prog="kzcn-kg", description="Build and check the Kazakhstan–China cooperation graph."
+    )
+    top.add_argument(
+        "--root",
+        type=Path,
+        help="project folder with ontology/, data/, shapes/ (default: $KZCN_ROOT or the checkout)",
+    )
+    top.add_argument(
+        "--build-dir",
+        type=Path,
+        help="where releases are written (default: $KZCN_BUILD_DIR or ROOT/build)",
+    )
     commands = top.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    add(commands, "build", run_build, "parse, reason, validate and publish a release "
-                                      "into the build folder (atomically)")
-    add(commands, "validate", run_validate, "parse, reason and validate; print the report; "
-                                            "write nothing")
-    source = add(commands, "check-source", run_check_source,
-                 "check every kzcn:mentionText against the article's cited paragraph")
+    add(
+        commands,
+        "build",
+        run_build,
+        "parse, reason, validate and publish a release into the build folder (atomically)",
+    )
+    add(
+        commands,
+        "validate",
+        run_validate,
+        "parse, reason and validate; print the report; write nothing",
+    )
+    source = add(
+        commands,
+        "check-source",
+        run_check_source,
+        "check every kzcn:mentionText against the article's cited paragraph",
+    )
     source.add_argument("path", type=Path, help="the article (.txt) or a folder holding it")
     return top
 
 
-def add(commands: argparse._SubParsersAction, name: str,
-        run: Callable[[argparse.Namespace], int], summary: str) -> argparse.ArgumentParser:
+def add(
+    commands: argparse._SubParsersAction,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    summary: str,
+) -> argparse.ArgumentParser:
     command = commands.add_parser(name, help=summary, description=summary)
     command.set_defaults(run=run)
     return command
@@ -57,8 +80,10 @@ def add(commands: argparse._SubParsersAction, name: str,
 def run_build(args: argparse.Namespace) -> int:
     built = build(paths_from_env(args.root, args.build_dir))
     checked = built.checked
-    print(f"built release {built.release.name} (dataset version {checked.sources.version}): "
-          f"{len(checked.sources.data)} asserted, {len(checked.inferred)} inferred triples")
+    print(
+        f"built release {built.release.name} (dataset version {checked.sources.version}): "
+        f"{len(checked.sources.data)} asserted, {len(checked.inferred)} inferred triples"
+    )
     print("  " + ", ".join(f"{step} {sec:.2f} s" for step, sec in checked.seconds.items()))
     return OK
 

@@ -22,8 +22,11 @@ def test_syntax_error_names_file_line_and_expectation(project_copy: Paths):
     data = project_copy.data / "organizations.ttl"
     lines = data.read_text(encoding="utf-8").splitlines()
     number = next(i for i, line in enumerate(lines, 1) if "inst:alt-university a" in line)
-    edit(data, "inst:alt-university a kzcn:HigherEducationInstitution ;",
-         "inst:alt-university a kzcn:HigherEducationInstitution ; ;;; <<")
+    edit(
+        data,
+        "inst:alt-university a kzcn:HigherEducationInstitution ;",
+        "inst:alt-university a kzcn:HigherEducationInstitution ; ;;; <<",
+    )
     with pytest.raises(SourceError) as caught:
         load_sources(project_copy)
     assert caught.value.path == data
@@ -33,15 +36,18 @@ def test_syntax_error_names_file_line_and_expectation(project_copy: Paths):
 
 
 def test_unbound_prefix_is_reported_with_its_name(project_copy: Paths):
-    edit(project_copy.data / "domains.ttl", "domain:agro-industry a kzcn:ResearchDomain",
-         "nosuch:agro-industry a kzcn:ResearchDomain")
+    edit(
+        project_copy.data / "domains.ttl",
+        "domain:agro-industry a kzcn:ResearchDomain",
+        "nosuch:agro-industry a kzcn:ResearchDomain",
+    )
     with pytest.raises(SourceError, match=r'domains\.ttl:\d+: Prefix "nosuch:" not bound'):
         load_sources(project_copy)
 
 
 def test_invalid_utf8_is_reported_with_its_line(project_copy: Paths):
     path = project_copy.data / "extra.ttl"
-    path.write_bytes(b"@prefix ex: <http://example.org/> .\n\nex:a ex:b \"\xff\" .\n")
+    path.write_bytes(b'@prefix ex: <http://example.org/> .\n\nex:a ex:b "\xff" .\n')
     with pytest.raises(SourceError, match=r"extra\.ttl:3: not valid UTF-8"):
         load_sources(project_copy)
 

@@ -50,8 +50,9 @@ def check(paths: Paths) -> Checked:
     seconds: dict[str, float] = {}
     sources = timed(seconds, "parse", lambda: load_sources(paths))
     inferred = timed(seconds, "reason", lambda: infer(sources.ontology, sources.data))
-    validation = timed(seconds, "validate",
-                       lambda: validate(sources.ontology, sources.data, sources.shapes))
+    validation = timed(
+        seconds, "validate", lambda: validate(sources.ontology, sources.data, sources.shapes)
+    )
     return Checked(sources, inferred, validation, seconds)
 
 
@@ -60,11 +61,22 @@ def build(paths: Paths) -> Built:
     checked = check(paths)
     if not checked.validation.conforms:
         raise ValidationFailed(checked.validation)
-    graphs = {"ontology": checked.sources.ontology, "data": checked.sources.data,
-              "inferred": checked.inferred}
-    release = timed(checked.seconds, "publish", lambda: publish(
-        paths.build_dir, graphs, checked.validation.report, checked.sources.version,
-        build_date(paths.root)))
+    graphs = {
+        "ontology": checked.sources.ontology,
+        "data": checked.sources.data,
+        "inferred": checked.inferred,
+    }
+    release = timed(
+        checked.seconds,
+        "publish",
+        lambda: publish(
+            paths.build_dir,
+            graphs,
+            checked.validation.report,
+            checked.sources.version,
+            build_date(paths.root),
+        ),
+    )
     return Built(checked, release)
 
 
@@ -83,8 +95,14 @@ def build_date(root: Path) -> dt.date:
     if epoch:
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC).date()
     try:
-        out = subprocess.run(["git", "log", "-1", "--format=%cs"], cwd=root, check=True,
-                             capture_output=True, text=True, timeout=10).stdout.strip()
+        out = subprocess.run(
+            ["git", "log", "-1", "--format=%cs"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return dt.date.fromisoformat(out)
     except (OSError, ValueError, subprocess.SubprocessError):
         return dt.datetime.now(dt.UTC).date()

@@ -27,8 +27,13 @@ CONSTRUCT {{ ?a kzcn:partner ?b }}
 WHERE {{ ?agreement kzcn:party ?a, ?b . FILTER (?a != ?b) }}
 """
 
-REFLEXIVE_TRIVIA = {OWL.sameAs, OWL.equivalentClass, OWL.equivalentProperty,
-                    RDFS.subClassOf, RDFS.subPropertyOf}
+REFLEXIVE_TRIVIA = {
+    OWL.sameAs,
+    OWL.equivalentClass,
+    OWL.equivalentProperty,
+    RDFS.subClassOf,
+    RDFS.subPropertyOf,
+}
 TRIVIAL_TYPES = {OWL.Thing, RDFS.Resource}
 
 
@@ -52,8 +57,11 @@ def infer(ontology: Graph, data: Graph) -> Graph:
 
 def close(graph: Graph) -> None:
     """Apply OWL 2 RL and the partner rule until neither adds anything."""
-    reasoner = owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False,
-                                      datatype_axioms=False)
+    reasoner = owlrl.DeductiveClosure(
+        owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
+    )
+    add_partners(graph)  # first on the asserted parties, so one OWL pass usually suffices
+    reasoner.expand(graph)
     while add_partners(graph):
         reasoner.expand(graph)
 

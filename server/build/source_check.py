@@ -28,7 +28,9 @@ def article_file(path: Path) -> Path:
     if path.is_dir():
         texts = sorted(path.glob("*.txt"))
         if len(texts) != 1:
-            raise FileNotFoundError(f"{path}: expected exactly one .txt article, found {len(texts)}")
+            raise FileNotFoundError(
+                f"{path}: expected exactly one .txt article, found {len(texts)}"
+            )
         return texts[0]
     return path
 
@@ -42,15 +44,22 @@ def check_source(data: Graph, article: str) -> list[Mismatch]:
     paras = paragraphs(article)
     mismatches = []
     for node in sorted(set(data.subjects(KZCN.sourceParagraph, None))):
-        cited = [int(p) for p in data.objects(node, KZCN.sourceParagraph)
-                 if isinstance(p, Literal)]
+        cited = [int(p) for p in data.objects(node, KZCN.sourceParagraph) if isinstance(p, Literal)]
         for number in cited:
             if not 1 <= number <= len(paras):
-                mismatches.append(Mismatch(qname(node), f"paragraph {number} is out of range "
-                                                        f"(the article has {len(paras)})"))
+                mismatches.append(
+                    Mismatch(
+                        qname(node),
+                        f"paragraph {number} is out of range (the article has {len(paras)})",
+                    )
+                )
         texts = [paras[n - 1] for n in cited if 1 <= n <= len(paras)]
         for mention in sorted(data.objects(node, KZCN.mentionText)):
             if not any(str(mention) in text for text in texts):
-                mismatches.append(Mismatch(qname(node), f"mention {str(mention)!r} does not "
-                                                        f"occur in paragraph(s) {sorted(cited)}"))
+                mismatches.append(
+                    Mismatch(
+                        qname(node),
+                        f"mention {str(mention)!r} does not occur in paragraph(s) {sorted(cited)}",
+                    )
+                )
     return mismatches

@@ -35,8 +35,14 @@ class Sources:
 
 
 def load_sources(paths: Paths) -> Sources:
-    groups = {name: rdf_files(folder) for name, folder in
-              (("ontology", paths.ontology), ("data", paths.data), ("shapes", paths.shapes))}
+    groups = {
+        name: rdf_files(folder)
+        for name, folder in (
+            ("ontology", paths.ontology),
+            ("data", paths.data),
+            ("shapes", paths.shapes),
+        )
+    }
     for name, files in groups.items():
         if not files:
             raise SourceError(paths.root / name, None, "no RDF files found")
@@ -61,8 +67,9 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise SourceError(path, line_of_offset(path.read_bytes(), error.start),
-                          "not valid UTF-8") from error
+        raise SourceError(
+            path, line_of_offset(path.read_bytes(), error.start), "not valid UTF-8"
+        ) from error
     try:
         graph.parse(data=text, format=RDF_SUFFIXES[path.suffix], publicID=path.as_uri())
     except Exception as error:  # rdflib raises many types; all mean "this file is broken"

@@ -50,8 +50,9 @@ class Validation:
 
 def validate(ontology: Graph, data: Graph, shapes: Graph) -> Validation:
     asserted = ontology + data
-    _, report, _ = pyshacl.validate(asserted, shacl_graph=shapes, inference="none",
-                                    advanced=True, allow_warnings=True)
+    _, report, _ = pyshacl.validate(
+        asserted, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
+    )
     problems = integrity_problems(ontology, data) + shacl_problems(report, shapes)
     return Validation(report=report, problems=sorted(problems, key=str))
 
@@ -62,11 +63,21 @@ def integrity_problems(ontology: Graph, data: Graph) -> list[Problem]:
     problems = []
     for node in sorted(used_nodes(data)):
         if node.startswith(str(KZCN)) and node not in defined:
-            problems.append(Problem(qname(node), "kzcn:UndefinedTerm",
-                                    "is used in data/ but not defined in ontology/"))
+            problems.append(
+                Problem(
+                    qname(node),
+                    "kzcn:UndefinedTerm",
+                    "is used in data/ but not defined in ontology/",
+                )
+            )
         elif node.startswith(str(ID)) and node not in described:
-            problems.append(Problem(qname(node), "kzcn:DanglingReference",
-                                    "is referred to in data/ but described nowhere"))
+            problems.append(
+                Problem(
+                    qname(node),
+                    "kzcn:DanglingReference",
+                    "is referred to in data/ but described nowhere",
+                )
+            )
     return problems
 
 
@@ -84,13 +95,15 @@ def shacl_problems(report: Graph, shapes: Graph) -> list[Problem]:
     for result in report.subjects(RDF.type, SH.ValidationResult):
         shape = named_shape(shapes, report.value(result, SH.sourceShape))
         component = qname(report.value(result, SH.sourceConstraintComponent))
-        problems.append(Problem(
-            focus=qname(report.value(result, SH.focusNode)),
-            rule=f"{shape} {component}",
-            message=str(report.value(result, SH.resultMessage) or ""),
-            path=path_text(report, report.value(result, SH.resultPath)),
-            severity=qname(report.value(result, SH.resultSeverity)).removeprefix("sh:"),
-        ))
+        problems.append(
+            Problem(
+                focus=qname(report.value(result, SH.focusNode)),
+                rule=f"{shape} {component}",
+                message=str(report.value(result, SH.resultMessage) or ""),
+                path=path_text(report, report.value(result, SH.resultPath)),
+                severity=qname(report.value(result, SH.resultSeverity)).removeprefix("sh:"),
+            )
+        )
     return problems
 
 
@@ -116,5 +129,5 @@ def qname(node: Node | None) -> str:
     text = str(node)
     for prefix, namespace in sorted(PREFIXES.items(), key=lambda item: -len(item[1])):
         if text.startswith(namespace):
-            return f"{prefix}:{text[len(namespace):]}"
+            return f"{prefix}:{text[len(namespace) :]}"
     return f"<{text}>" if isinstance(node, URIRef) else f"_:{text}"
