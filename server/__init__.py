@@ -1,6 +1,33 @@
 """kzcn-kg: the knowledge graph of Kazakhstan–China academic cooperation.
 
 The package has two halves that meet only through files on disk: `server.build` turns
-`ontology/`, `data/` and `shapes/` into a published release under `build/`; the web
-application (added with the SPARQL endpoint) serves what a release contains.
+`ontology/`, `data/` and `shapes/` into a release under `build/`; the web application made by
+`create_app` serves what the current release contains.
 """
+
+from flask import Flask
+
+from .config import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The Flask application factory: one store, one cache, one blueprint per concern."""
+    from . import ops, release
+    from .sparql.cache import ResultCache
+    from .sparql.views import blueprint as sparql_blueprint
+    from .store.embedded import EmbeddedStore
+
+    settings = settings or Settings.from_env()
+    current = release.current(settings.build_dir)
+    app = Flask(__name__)
+    app.config.update(
+        KZCN_SETTINGS=settings,
+        KZCN_RELEASE=current,
+        KZCN_STORE=EmbeddedStore(current.store_path, current.version, settings.query_workers),
+        KZCN_CACHE=ResultCache(settings.cache_bytes),
+        # Form-encoded queries grow up to 3× when percent-encoded.
+        MAX_CONTENT_LENGTH=4 * settings.max_query_bytes,
+    )
+    app.register_blueprint(sparql_blueprint)
+    ops.init_app(app)
+    return app

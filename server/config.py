@@ -33,3 +33,37 @@ def paths_from_env(root: Path | None = None, build_dir: Path | None = None) -> P
     root = root or Path(os.environ.get("KZCN_ROOT", PACKAGE_ROOT))
     build_dir = build_dir or Path(os.environ.get("KZCN_BUILD_DIR", root / "build"))
     return Paths(root=root.resolve(), build_dir=build_dir.resolve())
+
+
+def env_number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the web application needs; every field can be set from the environment."""
+
+    build_dir: Path
+    public_base: str = "https://w3id.org/kzcn/"  # IRIs under it are served by this server
+    query_timeout: float = 10.0  # seconds; clients may ask for less, never more
+    query_workers: int = 2  # query processes per web worker
+    max_query_bytes: int = 100_000
+    max_result_bytes: int = 50_000_000
+    max_nesting: int = 64
+    cache_bytes: int = 64_000_000
+    cache_max_age: int = 300  # seconds browsers and proxies may reuse an answer
+
+    @classmethod
+    def from_env(cls, build_dir: Path | None = None) -> "Settings":
+        return cls(
+            build_dir=paths_from_env(build_dir=build_dir).build_dir,
+            public_base=os.environ.get("KZCN_PUBLIC_BASE", cls.public_base),
+            query_timeout=env_number("KZCN_QUERY_TIMEOUT", cls.query_timeout),
+            query_workers=int(env_number("KZCN_QUERY_WORKERS", cls.query_workers)),
+            max_query_bytes=int(env_number("KZCN_MAX_QUERY_BYTES", cls.max_query_bytes)),
+            max_result_bytes=int(env_number("KZCN_MAX_RESULT_BYTES", cls.max_result_bytes)),
+            max_nesting=int(env_number("KZCN_MAX_NESTING", cls.max_nesting)),
+            cache_bytes=int(env_number("KZCN_CACHE_BYTES", cls.cache_bytes)),
+            cache_max_age=int(env_number("KZCN_CACHE_MAX_AGE", cls.cache_max_age)),
+        )

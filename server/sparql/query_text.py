@@ -1,0 +1,77 @@
+"""What we need to know about a query before any engine sees it.
+
+A small SPARQL tokenizer (comments, strings, IRIs, prefixed names and variables are single
+tokens) is enough to find the query form, to refuse SERVICE (the engine would otherwise make
+the HTTP call itself) and updates, and to bound nesting, which could exhaust a recursive
+parser. Full parsing stays the engine's job: its error messages carry line and column.
+"""
+
+import re
+from dataclasses import dataclass
+
+TOKEN = re.compile(
+    r"""
+      (?P<comment>\#[^\n]*)
+    | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!\"\"))*\"\"\"
+                 |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+    | (?P<iri><[^<>"{}|^`\\\s]*>)
+    | (?P<variable>[?$][\w]+)
+    | (?P<name>(?:[A-Za-z_][\w.-]*)?:[\w.\-%:]*|[A-Za-z_]\w*)
+    | (?P<open>[({\[])
+    | (?P<close>[)}\]])
+    | (?P<space>\s+)
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+QUERY_FORMS = {"SELECT", "CONSTRUCT", "DESCRIBE", "ASK"}
+UPDATE_KEYWORDS = {
+    "INSERT",
+    "DELETE",
+    "LOAD",
+    "CLEAR",
+    "DROP",
+    "CREATE",
+    "ADD",
+    "MOVE",
+    "COPY",
+    "WITH",
+}
+
+
+class QueryRefused(ValueError):
+    """A query we will not run, with a message that says why."""
+
+
+@dataclass(frozen=True)
+class QueryText:
+    text: str
+    form: str  # SELECT, CONSTRUCT, DESCRIBE or ASK
+
+
+def inspect(text: str, max_depth: int) -> QueryText:
+    """The query's form, or QueryRefused for SERVICE, an update or too deep nesting.
+    A query whose form cannot be found is passed on: the engine's parser explains best."""
+    form, depth, deepest = None, 0, 0
+    for match in TOKEN.finditer(text):
+        kind, value = match.lastgroup, match.group()
+        if kind == "open":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif kind == "close":
+            depth -= 1
+        elif kind == "name":
+            word = value.upper()
+            if word == "SERVICE":
+                raise QueryRefused(
+                    "SERVICE (federated query) is not allowed: this endpoint never makes "
+                    "outbound requests."
+                )
+            if form is None and word in UPDATE_KEYWORDS:
+                raise QueryRefused("SPARQL Update is not accepted: this endpoint is read-only.")
+            if form is None and word in QUERY_FORMS:
+                form = word
+    if deepest > max_depth:
+        raise QueryRefused(f"The query nests brackets {deepest} deep; the limit is {max_depth}.")
+    return QueryText(text=text, form=form or "SELECT")

@@ -1,0 +1,51 @@
+"""One small interface to the data: run a query on a dataset, in a format, within a deadline,
+and get bytes back. The embedded Oxigraph store implements it; a remote SPARQL endpoint will
+too. Nothing outside this package knows which one it has."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..formats import Format
+
+
+@dataclass(frozen=True)
+class QueryJob:
+    query: str
+    format: Format
+    default_graphs: tuple[str, ...] = ()  # empty: the union of all named graphs
+    named_graphs: tuple[str, ...] = ()  # empty: every named graph
+    max_bytes: int = 50_000_000
+
+
+class StoreError(Exception):
+    """A query that produced no answer; `status` is the HTTP status it maps to."""
+
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class QuerySyntaxError(StoreError):
+    status = 400
+
+
+class ResultTooLarge(StoreError):
+    status = 413  # the *result* would be too large: narrow the query or add LIMIT
+
+
+class QueryTimeout(StoreError):
+    status = 503
+
+
+class StoreUnavailable(StoreError):
+    status = 503
+
+
+class Store(Protocol):
+    version: str
+
+    def run(self, job: QueryJob, timeout: float) -> bytes: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,73 @@
+"""The query worker: a child process that opens the store read-only and answers jobs sent
+over a pipe. Oxigraph cannot cancel a running query, so the parent enforces the time limit
+by killing this process; keep this module import-light, as a replacement starts often."""
+
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pyoxigraph as ox
+
+
+class ByteCap:
+    """A writer that refuses to grow past its limit, so a huge result costs bounded memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.chunks, self.size = limit, [], 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise OverflowError
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def answer(store: ox.Store, job: dict[str, Any], prefixes: dict[str, str]) -> tuple:
+    """Run one job: ("ok", bytes) or (error kind, detail)."""
+    default = [ox.NamedNode(iri) for iri in job["default_graphs"]] or None
+    named = [ox.NamedNode(iri) for iri in job["named_graphs"]] or None
+    try:
+        result = store.query(
+            job["query"],
+            prefixes=prefixes,
+            default_graph=default,
+            named_graphs=named,
+            use_default_graph_as_union=default is None,
+        )
+    except SyntaxError as error:
+        return ("syntax", str(error))
+    except OSError as error:
+        return ("engine", str(error))
+    engine_format = engine_format_for(result, job["media_type"])
+    if engine_format is None:
+        return ("format", job["media_type"])
+    sink = ByteCap(job["max_bytes"])
+    try:
+        result.serialize(sink, format=engine_format)
+    except OverflowError:
+        return ("too-large", job["max_bytes"])
+    except (ValueError, OSError) as error:
+        return ("engine", str(error))
+    return ("ok", b"".join(sink.chunks))
+
+
+def engine_format_for(
+    result: object, media_type: str
+) -> ox.QueryResultsFormat | ox.RdfFormat | None:
+    """Graphs (CONSTRUCT, DESCRIBE) take RDF formats; solutions and booleans, result formats."""
+    if isinstance(result, ox.QueryTriples):
+        return ox.RdfFormat.from_media_type(media_type)
+    return ox.QueryResultsFormat.from_media_type(media_type)
+
+
+def serve(connection: Connection, store_path: str, prefixes: dict[str, str]) -> None:
+    store = ox.Store.read_only(store_path)
+    while True:
+        try:
+            job = connection.recv()
+        except EOFError:  # the parent is gone
+            return
+        connection.send(answer(store, job, prefixes))
