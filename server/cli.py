@@ -5,14 +5,16 @@ Exit codes: 0 success; 1 the data does not conform (SHACL, integrity or source c
 """
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .build.pipeline import ValidationFailed, build, check
 from .build.source_check import article_file, check_source
 from .build.sources import SourceError, load_sources
-from .config import paths_from_env
+from .config import Settings, paths_from_env
 
 OK, NOT_CONFORMING, USAGE, UNREADABLE = 0, 1, 2, 3
 
@@ -56,6 +58,8 @@ def parser() -> argparse.ArgumentParser:
         run_validate,
         "parse, reason and validate; print the report; write nothing",
     )
+    add_serve(commands)
+    add_query(commands)
     source = add(
         commands,
         "check-source",
@@ -64,6 +68,69 @@ def parser() -> argparse.ArgumentParser:
     )
     source.add_argument("path", type=Path, help="the article (.txt) or a folder holding it")
     return top
+
+
+def add_serve(commands: argparse._SubParsersAction) -> None:
+    serve = add(
+        commands,
+        "serve",
+        run_serve,
+        "serve the SPARQL endpoint and pages from the current release "
+        "(building one first if there is none)",
+    )
+    serve.add_argument(
+        "--host",
+        default=env("KZCN_HOST", "127.0.0.1"),
+        help="address to listen on (default: $KZCN_HOST or 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(env("KZCN_PORT", "8000")),
+        help="port (default: $KZCN_PORT or 8000)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(env("KZCN_WEB_WORKERS", "2")),
+        help="web worker processes (default: $KZCN_WEB_WORKERS or 2)",
+    )
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=int(env("KZCN_THREADS", "8")),
+        help="threads per web worker (default: $KZCN_THREADS or 8)",
+    )
+    serve.add_argument(
+        "--query-timeout",
+        type=float,
+        help="hard time limit per query in seconds (default: $KZCN_QUERY_TIMEOUT or 10)",
+    )
+    serve.add_argument(
+        "--public-base",
+        help="the public base IRI this server answers for "
+        "(default: $KZCN_PUBLIC_BASE or https://w3id.org/kzcn/)",
+    )
+
+
+def add_query(commands: argparse._SubParsersAction) -> None:
+    query = add(
+        commands,
+        "query",
+        run_query,
+        "run a SPARQL query against the current release and print the answer",
+    )
+    text = query.add_mutually_exclusive_group(required=True)
+    text.add_argument("query", nargs="?", help="the query text")
+    text.add_argument("--file", type=Path, help="read the query from this file")
+    query.add_argument(
+        "--format",
+        help="print the raw answer in this format (json, xml, csv, tsv; ttl, nt, "
+        "jsonld, rdf, trig, nq) instead of a table",
+    )
+    query.add_argument(
+        "--timeout", type=float, default=60.0, help="time limit in seconds (default: 60)"
+    )
 
 
 def add(
@@ -92,6 +159,33 @@ def run_validate(args: argparse.Namespace) -> int:
     checked = check(paths_from_env(args.root, args.build_dir))
     print(checked.validation.text())
     return OK if checked.validation.conforms else NOT_CONFORMING
+
+
+def env(name: str, fallback: str) -> str:
+    return os.environ.get(name) or fallback
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from . import release, serve
+
+    settings = Settings.from_env(paths_from_env(args.root, args.build_dir).build_dir)
+    overrides = {"query_timeout": args.query_timeout, "public_base": args.public_base}
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    try:
+        release.current(settings.build_dir)
+    except release.ReleaseMissing as missing:
+        print(f"{missing} Building now.", file=sys.stderr)
+        run_build(args)
+    serve.run(settings, args.host, args.port, args.workers, args.threads)
+    return OK
+
+
+def run_query(args: argparse.Namespace) -> int:
+    from .query_cli import run
+
+    text = args.file.read_text(encoding="utf-8") if args.file else args.query
+    settings = Settings.from_env(paths_from_env(args.root, args.build_dir).build_dir)
+    return run(settings, text, args.format, args.timeout)
 
 
 def run_check_source(args: argparse.Namespace) -> int:

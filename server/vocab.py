@@ -16,6 +16,19 @@ DCAT = Namespace("http://www.w3.org/ns/dcat#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 WD = Namespace("http://www.wikidata.org/entity/")
 
+# The kinds of things we mint IRIs for (`{ID}{kind}/{slug}`), with their query prefixes.
+ID_KINDS: dict[str, str] = {
+    "inst": "organization",
+    "agreement": "agreement",
+    "initiative": "initiative",
+    "domain": "domain",
+    "country": "country",
+    "event": "event",
+    "article": "article",
+    "claim": "claim",
+    "outcome": "outcome",
+}
+
 # The named graphs of a release. The default graph of the store is their union.
 GRAPHS: dict[str, URIRef] = {
     name: URIRef(f"{BASE}graph/{name}") for name in ("ontology", "data", "inferred", "metadata")
@@ -24,6 +37,8 @@ GRAPHS: dict[str, URIRef] = {
 PREFIXES: dict[str, str] = {
     "kzcn": str(KZCN),
     "kzcnid": str(ID),
+    # One prefix per kind of thing, as in data/, so that `inst:alt-university` works in queries.
+    **{prefix: f"{ID}{kind}/" for prefix, kind in ID_KINDS.items()},
     "schema": str(SCHEMA),
     "org": str(ORG),
     "foaf": "http://xmlns.com/foaf/0.1/",
