@@ -52,73 +52,73 @@ BREAKS = [
     (
         "organization without country",
         remove(ALT, KZCN.country),
-        "kzcnid:organization/alt-university kzcn:country: An organization needs its country",
+        "inst:alt-university kzcn:country: An organization needs its country",
         "kzsh:OrganizationShape sh:MinCountConstraintComponent",
     ),
     (
         "organization with two countries",
         add(ALT, KZCN.country, CHINA),
-        "kzcnid:organization/alt-university An organization has exactly one country",
+        "inst:alt-university An organization has exactly one country",
         "kzsh:OrganizationShape sh:OrConstraintComponent",
     ),
     (
         "organization without English label",
         replace_label(ALT, "en", None),
-        "kzcnid:organization/alt-university rdfs:label: Needs exactly one English rdfs:label",
+        "inst:alt-university rdfs:label: Needs exactly one English rdfs:label",
         "sh:QualifiedMinCountConstraintComponent",
     ),
     (
         "organization with two English labels",
         add(ALT, RDFS.label, Literal("ALT", lang="en")),
-        "kzcnid:organization/alt-university rdfs:label: Needs exactly one English rdfs:label",
+        "inst:alt-university rdfs:label: Needs exactly one English rdfs:label",
         "sh:QualifiedMaxCountConstraintComponent",
     ),
     (
         "organization without Kazakh label",
         replace_label(ALT, "kk", None),
-        "kzcnid:organization/alt-university rdfs:label: Needs at least one Kazakh rdfs:label",
+        "inst:alt-university rdfs:label: Needs at least one Kazakh rdfs:label",
         "sh:QualifiedMinCountConstraintComponent",
     ),
     (
         "label without language tag",
         add(ALT, RDFS.label, Literal("ALT University")),
-        "kzcnid:organization/alt-university rdfs:label: Every rdfs:label carries a language tag",
+        "inst:alt-university rdfs:label: Every rdfs:label carries a language tag",
         "kzsh:LanguageTaggedShape sh:DatatypeConstraintComponent",
     ),
     (
         "asserted partner",
         add(ALT, KZCN.partner, ID["organization/tus-holdings"]),
-        "kzcnid:organization/alt-university kzcn:partner: kzcn:partner is never asserted",
+        "inst:alt-university kzcn:partner: kzcn:partner is never asserted",
         "kzsh:OrganizationShape sh:MaxCountConstraintComponent",
     ),
     (
         "agreement with one party",
         remove(AITU_MEMO, KZCN.party, ID["organization/tus-holdings"]),
-        "kzcnid:agreement/aitu-tus-holdings-memorandum kzcn:party: An agreement needs at least two",
+        "agreement:aitu-tus-holdings-memorandum kzcn:party: An agreement needs at least two",
         "kzsh:AgreementShape sh:MinCountConstraintComponent",
     ),
     (
         "agreement without a Kazakh party",
         remove(AITU_MEMO, KZCN.party, ID["organization/astana-it-university"]),
-        "kzcnid:agreement/aitu-tus-holdings-memorandum kzcn:party: At least one party",
+        "agreement:aitu-tus-holdings-memorandum kzcn:party: At least one party",
         "sh:QualifiedMinCountConstraintComponent",
     ),
     (
         "agreement without status",
         remove(AITU_MEMO, KZCN.status),
-        "kzcnid:agreement/aitu-tus-holdings-memorandum kzcn:status: An agreement needs exactly one",
+        "agreement:aitu-tus-holdings-memorandum kzcn:status: An agreement needs exactly one",
         "kzsh:AgreementShape sh:MinCountConstraintComponent",
     ),
     (
         "agreement with an unknown status",
         add(AITU_MEMO, KZCN.status, KZCN.Rumoured),
-        "kzcnid:agreement/aitu-tus-holdings-memorandum kzcn:status: An agreement needs exactly one",
+        "agreement:aitu-tus-holdings-memorandum kzcn:status: An agreement needs exactly one",
         "sh:InConstraintComponent",
     ),
     (
         "agreement not signed during an event",
         remove(AITU_MEMO, KZCN.signedDuring),
-        "kzcnid:agreement/aitu-tus-holdings-memorandum An agreement needs kzcn:signedDuring",
+        "agreement:aitu-tus-holdings-memorandum An agreement needs kzcn:signedDuring",
         "kzsh:AgreementShape sh:XoneConstraintComponent",
     ),
     (
@@ -126,38 +126,38 @@ BREAKS = [
         lambda data: data.set(
             (AITU_MEMO, KZCN.sourceParagraph, Literal(13, datatype=namespace.XSD.positiveInteger))
         ),
-        "kzcnid:agreement/aitu-tus-holdings-memorandum kzcn:sourceParagraph: kzcn:sourceParagraph "
+        "agreement:aitu-tus-holdings-memorandum kzcn:sourceParagraph: kzcn:sourceParagraph "
         "must be an xsd:positiveInteger between 1 and 12",
         "sh:MaxInclusiveConstraintComponent",
     ),
     (
         "paragraph as a plain integer",
         lambda data: data.set((AITU_MEMO, KZCN.sourceParagraph, Literal(7))),
-        "kzcnid:agreement/aitu-tus-holdings-memorandum kzcn:sourceParagraph:",
+        "agreement:aitu-tus-holdings-memorandum kzcn:sourceParagraph:",
         "sh:DatatypeConstraintComponent",
     ),
     (
         "no provenance",
         remove(AITU_MEMO, PROV.wasDerivedFrom),
-        "kzcnid:agreement/aitu-tus-holdings-memorandum prov:wasDerivedFrom: Needs prov:",
+        "agreement:aitu-tus-holdings-memorandum prov:wasDerivedFrom: Needs prov:",
         "kzsh:SourcedShape sh:MinCountConstraintComponent",
     ),
     (
         "double-degree programme without level",
         remove(ID["initiative/double-degree-programmes-enu"], KZCN.degreeLevel),
-        "kzcnid:initiative/double-degree-programmes-enu kzcn:degreeLevel: A double-degree",
+        "initiative:double-degree-programmes-enu kzcn:degreeLevel: A double-degree",
         "kzsh:DoubleDegreeProgrammeShape sh:MinCountConstraintComponent",
     ),
     (
         "initiative nothing establishes",
         remove(ID["agreement/aiu-blcu-branch-campus"], KZCN.establishes),
-        "kzcnid:initiative/blcu-branch-campus-kazakhstan ^kzcn:establishes: An initiative is",
+        "initiative:blcu-branch-campus-kazakhstan ^kzcn:establishes: An initiative is",
         "kzsh:InitiativeShape sh:MinCountConstraintComponent",
     ),
     (
         "domain outside the scheme",
         remove(ID["domain/agro-industry"], SKOS.inScheme),
-        "kzcnid:domain/agro-industry skos:inScheme: Every research domain is in",
+        "domain:agro-industry skos:inScheme: Every research domain is in",
         "kzsh:ResearchDomainShape sh:HasValueConstraintComponent",
     ),
     (
@@ -169,7 +169,7 @@ BREAKS = [
     (
         "dangling reference",
         add(ALT, KZCN.affiliatedWith, ID["organization/no-such-body"]),
-        "kzcnid:organization/no-such-body is referred to in data/ but described nowhere",
+        "inst:no-such-body is referred to in data/ but described nowhere",
         "kzcn:DanglingReference",
     ),
 ]
@@ -196,5 +196,5 @@ def test_the_cli_refuses_to_build_invalid_data(project_copy, capsys):
     )
     assert main(["--root", str(project_copy.root), "build"]) == 1
     err = capsys.readouterr().err
-    assert "kzcnid:organization/alt-university kzcn:partner" in err
+    assert "inst:alt-university kzcn:partner" in err
     assert not (project_copy.build_dir / "current").exists()
