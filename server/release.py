@@ -1,12 +1,116 @@
 """What the server reads of a published release: `build/current` → manifest and store.
 
-The build writes releases (server/build/publish.py); the server only ever reads them."""
+The build writes releases (server/build/publish.py); the server only ever reads them. The
+layout of a release — its files and what each holds — is defined here, once, for both."""
 
 import json
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from .vocab import GRAPHS
+
+# The graphs whose union is "the knowledge graph". The metadata graph is left out: it
+# describes the union (counts, checksums of its dumps), so it cannot be part of it.
+UNION_GRAPHS: tuple[str, ...] = tuple(name for name in GRAPHS if name != "metadata")
+
+
+class Role(StrEnum):
+    """What a release file holds; decides how the metadata graph describes it."""
+
+    UNION = "union"  # the union of UNION_GRAPHS: a checksummed distribution
+    DATASET = "dataset"  # all named graphs incl. metadata: a distribution without checksum
+    METADATA = "metadata"  # the metadata graph alone
+    REPORT = "report"  # the SHACL validation report
+    MANIFEST = "manifest"  # machine-readable inventory of the release
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """One file of a release. `file_type` is a name in the EU file-type authority table."""
+
+    name: str
+    media_type: str
+    description: str
+    role: Role
+    file_type: str
+    compression: str | None = None  # media type of the compression wrapper, if any
+
+
+TRIG = "dataset.trig"
+NQUADS = "dataset.nq"
+UNION_TURTLE = "kzcn-kg.ttl"
+UNION_NTRIPLES_GZ = "kzcn-kg.nt.gz"
+UNION_JSONLD = "kzcn-kg.jsonld"
+METADATA_TURTLE = "metadata.ttl"
+REPORT_TURTLE = "validation-report.ttl"
+MANIFEST_JSON = "manifest.json"
+STORE_DIR = "store"  # the pyoxigraph store: a directory, not a downloadable file
+
+# The single list of release files: the publisher writes exactly these and the server lists
+# its downloads from here.
+RELEASE_FILES: tuple[ReleaseFile, ...] = (
+    ReleaseFile(
+        TRIG,
+        "application/trig",
+        "All named graphs (ontology, data, inferred, metadata) as TriG",
+        Role.DATASET,
+        "RDF_TRIG",
+    ),
+    ReleaseFile(
+        NQUADS,
+        "application/n-quads",
+        "All named graphs (ontology, data, inferred, metadata) as sorted N-Quads",
+        Role.DATASET,
+        "RDF_N_QUADS",
+    ),
+    ReleaseFile(
+        UNION_TURTLE,
+        "text/turtle",
+        "The knowledge graph (ontology, data and inferred triples) as Turtle",
+        Role.UNION,
+        "RDF_TURTLE",
+    ),
+    ReleaseFile(
+        UNION_NTRIPLES_GZ,
+        "application/n-triples",
+        "The knowledge graph (ontology, data and inferred triples) as sorted, gzipped N-Triples",
+        Role.UNION,
+        "RDF_N_TRIPLES",
+        compression="application/gzip",
+    ),
+    ReleaseFile(
+        UNION_JSONLD,
+        "application/ld+json",
+        "The knowledge graph (ontology, data and inferred triples) as JSON-LD",
+        Role.UNION,
+        "JSON_LD",
+    ),
+    ReleaseFile(
+        METADATA_TURTLE,
+        "text/turtle",
+        "VoID and DCAT description of this release",
+        Role.METADATA,
+        "RDF_TURTLE",
+    ),
+    ReleaseFile(
+        REPORT_TURTLE,
+        "text/turtle",
+        "SHACL validation report of the data",
+        Role.REPORT,
+        "RDF_TURTLE",
+    ),
+    ReleaseFile(
+        MANIFEST_JSON,
+        "application/json",
+        "Release manifest: version, graph sizes, file checksums",
+        Role.MANIFEST,
+        "JSON",
+    ),
+)
+RELEASE_FILES_BY_NAME: dict[str, ReleaseFile] = {f.name: f for f in RELEASE_FILES}
 
 
 class ReleaseMissing(Exception):
@@ -24,7 +128,7 @@ class Release:
 
     @property
     def store_path(self) -> Path:
-        return self.path / str(self.manifest.get("store", "store"))
+        return self.path / str(self.manifest.get("store", STORE_DIR))
 
 
 def current(build_dir: Path) -> Release:
@@ -33,7 +137,7 @@ def current(build_dir: Path) -> Release:
         raise ReleaseMissing(f"No release in {build_dir}: run `kzcn-kg build` first.")
     path = (build_dir / os.readlink(link)).resolve()
     try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((path / MANIFEST_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ReleaseMissing(f"The release {path} has no readable manifest.json: {error}") from None
     release = Release(path, manifest)

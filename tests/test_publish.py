@@ -16,7 +16,9 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import OWL
 
 from server.build import publish as publish_module
-from server.build.metadata import (
+from server.build.metadata import distribution_iri, partition_iri
+from server.build.publish import current_release, publish
+from server.release import (
     MANIFEST_JSON,
     METADATA_TURTLE,
     NQUADS,
@@ -28,10 +30,7 @@ from server.build.metadata import (
     UNION_JSONLD,
     UNION_NTRIPLES_GZ,
     UNION_TURTLE,
-    distribution_iri,
-    partition_iri,
 )
-from server.build.publish import current_release, publish
 from server.vocab import DATASET, GRAPHS, ID, KZCN, SPDX, VOID
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -11,112 +11,18 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, XSD
 
-from server.vocab import BASE, DATASET, DCAT, GRAPHS, ID, PREFIXES, SPDX, VOID
-
-# The graphs whose union is "the knowledge graph". The metadata graph is left out: it
-# describes the union (counts, checksums of its dumps), so it cannot be part of it.
-UNION_GRAPHS: tuple[str, ...] = tuple(name for name in GRAPHS if name != "metadata")
-
-
-class Role(StrEnum):
-    """What a release file holds; decides how the metadata graph describes it."""
-
-    UNION = "union"  # the union of UNION_GRAPHS: a checksummed distribution
-    DATASET = "dataset"  # all named graphs incl. metadata: a distribution without checksum
-    METADATA = "metadata"  # the metadata graph alone
-    REPORT = "report"  # the SHACL validation report
-    MANIFEST = "manifest"  # machine-readable inventory of the release
-
-
-@dataclass(frozen=True)
-class ReleaseFile:
-    """One file of a release. `file_type` is a name in the EU file-type authority table."""
-
-    name: str
-    media_type: str
-    description: str
-    role: Role
-    file_type: str
-    compression: str | None = None  # media type of the compression wrapper, if any
-
-
-TRIG = "dataset.trig"
-NQUADS = "dataset.nq"
-UNION_TURTLE = "kzcn-kg.ttl"
-UNION_NTRIPLES_GZ = "kzcn-kg.nt.gz"
-UNION_JSONLD = "kzcn-kg.jsonld"
-METADATA_TURTLE = "metadata.ttl"
-REPORT_TURTLE = "validation-report.ttl"
-MANIFEST_JSON = "manifest.json"
-STORE_DIR = "store"  # the pyoxigraph store: a directory, not a downloadable file
-
-# The single list of release files: the publisher writes exactly these and the server lists
-# its downloads from here.
-RELEASE_FILES: tuple[ReleaseFile, ...] = (
-    ReleaseFile(
-        TRIG,
-        "application/trig",
-        "All named graphs (ontology, data, inferred, metadata) as TriG",
-        Role.DATASET,
-        "RDF_TRIG",
-    ),
-    ReleaseFile(
-        NQUADS,
-        "application/n-quads",
-        "All named graphs (ontology, data, inferred, metadata) as sorted N-Quads",
-        Role.DATASET,
-        "RDF_N_QUADS",
-    ),
-    ReleaseFile(
-        UNION_TURTLE,
-        "text/turtle",
-        "The knowledge graph (ontology, data and inferred triples) as Turtle",
-        Role.UNION,
-        "RDF_TURTLE",
-    ),
-    ReleaseFile(
-        UNION_NTRIPLES_GZ,
-        "application/n-triples",
-        "The knowledge graph (ontology, data and inferred triples) as sorted, gzipped N-Triples",
-        Role.UNION,
-        "RDF_N_TRIPLES",
-        compression="application/gzip",
-    ),
-    ReleaseFile(
-        UNION_JSONLD,
-        "application/ld+json",
-        "The knowledge graph (ontology, data and inferred triples) as JSON-LD",
-        Role.UNION,
-        "JSON_LD",
-    ),
-    ReleaseFile(
-        METADATA_TURTLE,
-        "text/turtle",
-        "VoID and DCAT description of this release",
-        Role.METADATA,
-        "RDF_TURTLE",
-    ),
-    ReleaseFile(
-        REPORT_TURTLE,
-        "text/turtle",
-        "SHACL validation report of the data",
-        Role.REPORT,
-        "RDF_TURTLE",
-    ),
-    ReleaseFile(
-        MANIFEST_JSON,
-        "application/json",
-        "Release manifest: version, graph sizes, file checksums",
-        Role.MANIFEST,
-        "JSON",
-    ),
+from server.release import (
+    RELEASE_FILES,
+    RELEASE_FILES_BY_NAME,
+    REPORT_TURTLE,
+    ReleaseFile,
+    Role,
 )
-RELEASE_FILES_BY_NAME: dict[str, ReleaseFile] = {f.name: f for f in RELEASE_FILES}
+from server.vocab import BASE, DATASET, DCAT, GRAPHS, ID, PREFIXES, SPDX, VOID
 
 SPARQL_ENDPOINT = URIRef(BASE + "sparql")
 DUMPS_BASE = BASE + "dumps/"

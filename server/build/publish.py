@@ -40,7 +40,8 @@ import rdflib
 from rdflib.namespace import RDF, XSD
 from rdflib.term import BNode, Node, URIRef
 
-from server.build.metadata import (
+from server.build.metadata import UnionStats, describe, split_iri
+from server.release import (
     MANIFEST_JSON,
     METADATA_TURTLE,
     NQUADS,
@@ -54,9 +55,6 @@ from server.build.metadata import (
     UNION_NTRIPLES_GZ,
     UNION_TURTLE,
     ReleaseFile,
-    UnionStats,
-    describe,
-    split_iri,
 )
 from server.vocab import GRAPHS, PREFIXES
 
