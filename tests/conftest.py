@@ -42,3 +42,28 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def release_build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A release of the real inputs, built once for every test that serves it."""
+    from server.build.pipeline import build
+
+    build_dir = tmp_path_factory.mktemp("release") / "build"
+    build(Paths(root=PACKAGE_ROOT, build_dir=build_dir))
+    return build_dir
+
+
+@pytest.fixture(scope="session")
+def app(release_build_dir: Path):
+    from server import create_app
+    from server.config import Settings
+
+    application = create_app(Settings(build_dir=release_build_dir, query_timeout=10.0))
+    yield application
+    application.config["KZCN_STORE"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
