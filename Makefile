@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCE ?= ../shared/source
 
-.PHONY: setup build validate check-source lint test clean
+.PHONY: setup build serve validate check-source lint test clean
 
 # The virtual environment is rebuilt whenever the declared dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -16,6 +16,9 @@ setup: $(VENV)/.installed
 
 build: setup
 	$(BIN)/kzcn-kg build
+
+serve: setup
+	$(BIN)/kzcn-kg serve
 
 validate: setup
 	$(BIN)/kzcn-kg validate
