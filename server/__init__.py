@@ -14,17 +14,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The Flask application factory: one store, one cache, one blueprint per concern."""
     from . import ops, release
     from .sparql.cache import ResultCache
+    from .sparql.service import QueryService
     from .sparql.views import blueprint as sparql_blueprint
     from .store.embedded import EmbeddedStore
 
     settings = settings or Settings.from_env()
     current = release.current(settings.build_dir)
     app = Flask(__name__)
+    store = EmbeddedStore(current.store_path, current.version, settings.query_workers)
+    app.extensions["kzcn_queries"] = QueryService(
+        store, ResultCache(settings.cache_bytes), settings
+    )
     app.config.update(
         KZCN_SETTINGS=settings,
         KZCN_RELEASE=current,
-        KZCN_STORE=EmbeddedStore(current.store_path, current.version, settings.query_workers),
-        KZCN_CACHE=ResultCache(settings.cache_bytes),
         # Form-encoded queries grow up to 3× when percent-encoded.
         MAX_CONTENT_LENGTH=4 * settings.max_query_bytes,
     )

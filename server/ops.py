@@ -35,8 +35,9 @@ class Metrics:
                     self.buckets[bound] += 1
 
     def render(self, app: Flask) -> str:
-        cache = app.config["KZCN_CACHE"]
-        pool = app.config["KZCN_STORE"].pool
+        service = app.extensions["kzcn_queries"]
+        cache = service.cache
+        pool = service.store.pool
         lines = ["# TYPE kzcn_requests_total counter"]
         with self.lock:
             for (endpoint, status), count in sorted(self.requests.items()):

@@ -61,7 +61,7 @@ def app(release_build_dir: Path):
 
     application = create_app(Settings(build_dir=release_build_dir, query_timeout=10.0))
     yield application
-    application.config["KZCN_STORE"].close()
+    application.extensions["kzcn_queries"].store.close()
 
 
 @pytest.fixture

@@ -397,7 +397,7 @@ def test_service_is_refused_and_no_connection_is_made(client, query):
 
 
 def test_a_runaway_query_is_stopped_and_others_keep_being_answered(client, app):
-    pool = app.config["KZCN_STORE"].pool
+    pool = app.extensions["kzcn_queries"].store.pool
     replaced = pool.replaced
     started = time.monotonic()
     response = client.get("/sparql", query_string={"query": RUNAWAY, "timeout": "1"})
@@ -420,7 +420,7 @@ def strict_app(release_build_dir):
     )
     application = create_app(settings)
     yield application
-    application.config["KZCN_STORE"].close()
+    application.extensions["kzcn_queries"].store.close()
 
 
 def test_clients_may_lower_the_time_limit_but_not_raise_it(client, strict_app):
@@ -462,7 +462,7 @@ def test_etag_and_304(client, app):
 
 
 def test_a_repeated_query_is_served_from_the_cache(client, app):
-    cache = app.config["KZCN_CACHE"]
+    cache = app.extensions["kzcn_queries"].cache
     query = "SELECT ?x WHERE { ?x a kzcn:Memorandum } ORDER BY ?x"
     client.get("/sparql", query_string={"query": query})
     hits = cache.hits

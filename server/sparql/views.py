@@ -2,15 +2,13 @@
 
 A cached answer is written straight out as bytes; only a miss reaches a query worker."""
 
-import hashlib
-
 from flask import Blueprint, Response, current_app, render_template, request
 
 from .. import formats
 from ..store import QueryJob, StoreError
-from .cache import ResultCache
 from .protocol import ProtocolError, SparqlRequest, parse
 from .query_text import QueryRefused, inspect
+from .service import QueryService, formats_for
 from .service_description import service_description
 
 blueprint = Blueprint("sparql", __name__)
@@ -39,9 +37,8 @@ def preflight() -> Response:
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
-    settings = current_app.config["KZCN_SETTINGS"]
     try:
-        sparql_request = parse(request, settings.max_query_bytes)
+        sparql_request = parse(request, query_service().settings.max_query_bytes)
         if sparql_request.query is None:
             return describe_service()
         return answer(sparql_request)
@@ -66,61 +63,47 @@ def describe_service() -> Response:
 
 
 def answer(sparql_request: SparqlRequest) -> Response:
-    settings = current_app.config["KZCN_SETTINGS"]
-    store = current_app.config["KZCN_STORE"]
-    cache: ResultCache = current_app.config["KZCN_CACHE"]
+    service = query_service()
     try:
-        query = inspect(sparql_request.query or "", settings.max_nesting)
+        query = inspect(sparql_request.query or "", service.settings.max_nesting)
     except QueryRefused as refusal:
         return plain_error(400, str(refusal))
-    offered = (
-        formats.GRAPH_FORMATS
-        if query.form in ("CONSTRUCT", "DESCRIBE")
-        else (formats.RESULT_FORMATS)
-    )
+    offered = formats_for(query.form)
     if sparql_request.format:
         fmt = formats.by_name(offered, sparql_request.format)
         if fmt is None:
+            names = ", ".join(f.name for f in offered)
             return plain_error(
                 400,
-                f"Unknown format {sparql_request.format!r} for a "
-                f"{query.form} query; use one of "
-                f"{', '.join(f.name for f in offered)}.",
+                f"Unknown format {sparql_request.format!r} for a {query.form} query; "
+                f"use one of {names}.",
             )
     else:
         fmt = formats.negotiate(request.headers.get("Accept"), offered)
         if fmt is None:
             return not_acceptable(offered)
-    key = cache_key(store.version, query.text, fmt, sparql_request)
-    etag = f'"{key}"'
+    job = service.job(query.text, fmt, sparql_request.default_graphs, sparql_request.named_graphs)
+    return send_answer(job, sparql_request.timeout)
+
+
+def query_service() -> QueryService:
+    return current_app.extensions["kzcn_queries"]
+
+
+def send_answer(job: QueryJob, timeout: float | None = None) -> Response:
+    """A query's answer with validators: 304 for a fresh If-None-Match, else the bytes."""
+    service = query_service()
+    key = service.key(job)
     headers = {
-        "ETag": etag,
+        "ETag": f'"{key}"',
         "Vary": "Accept",
-        "Cache-Control": f"public, max-age={settings.cache_max_age}",
-        "X-Kzcn-Version": store.version,
+        "Cache-Control": f"public, max-age={service.settings.cache_max_age}",
+        "X-Kzcn-Version": service.version,
     }
     if key in request.if_none_match:
         return Response(status=304, headers=headers)
-    body = cache.get(key)
-    if body is None:
-        timeout = min(sparql_request.timeout or settings.query_timeout, settings.query_timeout)
-        body = store.run(
-            QueryJob(
-                query.text,
-                fmt,
-                sparql_request.default_graphs,
-                sparql_request.named_graphs,
-                settings.max_result_bytes,
-            ),
-            timeout,
-        )
-        cache.put(key, body)
-    return Response(body, content_type=fmt.content_type, headers=headers)
-
-
-def cache_key(version: str, query: str, fmt: formats.Format, req: SparqlRequest) -> str:
-    parts = [version, fmt.media_type, query, *req.default_graphs, "\0", *req.named_graphs]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    body = service.run(job, timeout)
+    return Response(body, content_type=job.format.content_type, headers=headers)
 
 
 def plain_error(status: int, message: str) -> Response:
