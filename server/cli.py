@@ -15,6 +15,7 @@ from .build.pipeline import ValidationFailed, build, check
 from .build.source_check import article_file, check_source
 from .build.sources import SourceError, load_sources
 from .config import Settings, paths_from_env
+from .examples import ExampleError
 
 OK, NOT_CONFORMING, USAGE, UNREADABLE = 0, 1, 2, 3
 
@@ -24,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except SourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return UNREADABLE
+    except ExampleError as error:
         print(f"error: {error}", file=sys.stderr)
         return UNREADABLE
     except ValidationFailed as failure:

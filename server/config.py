@@ -27,6 +27,10 @@ class Paths:
     def shapes(self) -> Path:
         return self.root / "shapes"
 
+    @property
+    def queries(self) -> Path:
+        return self.root / "queries"
+
 
 def paths_from_env(root: Path | None = None, build_dir: Path | None = None) -> Paths:
     """Explicit arguments win, then KZCN_ROOT / KZCN_BUILD_DIR, then the checkout."""

@@ -10,7 +10,7 @@ from rdflib import Graph
 from server.build.pipeline import Checked, check
 from server.config import PACKAGE_ROOT, Paths, paths_from_env
 
-INPUT_FOLDERS = ("ontology", "data", "shapes")
+INPUT_FOLDERS = ("ontology", "data", "shapes", "queries")
 
 
 @pytest.fixture(scope="session")

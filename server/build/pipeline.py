@@ -16,6 +16,7 @@ from typing import TypeVar
 from rdflib import Graph
 
 from ..config import Paths
+from ..examples import RELEASE_FOLDER, load_examples
 from .publish import publish
 from .reason import infer
 from .sources import Sources, load_sources
@@ -61,6 +62,10 @@ def build(paths: Paths) -> Built:
     checked = check(paths)
     if not checked.validation.conforms:
         raise ValidationFailed(checked.validation)
+    examples = {
+        f"{RELEASE_FOLDER}/{example.name}.rq": example.text.encode("utf-8")
+        for example in load_examples(paths.queries)
+    }
     graphs = {
         "ontology": checked.sources.ontology,
         "data": checked.sources.data,
@@ -75,6 +80,7 @@ def build(paths: Paths) -> Built:
             checked.validation.report,
             checked.sources.version,
             build_date(paths.root),
+            examples,
         ),
     )
     return Built(checked, release)

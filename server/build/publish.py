@@ -102,6 +102,7 @@ def publish(
     report: rdflib.Graph,
     version: str,
     created: date,
+    extras: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write a release, make it current and prune old ones; returns the release directory.
 
@@ -115,7 +116,7 @@ def publish(
     try:
         staged.chmod(0o755)  # mkdtemp makes it 0700; the server may run as another user
         with _cyclic_gc_paused():
-            _write_release(staged, graphs, report, version, created)
+            _write_release(staged, graphs, report, version, created, extras or {})
         staged = _rename_into_place(staged, _next_release_dir(releases, version))
         previous = current_release(build_dir)
         _point_current(build_dir, staged)
@@ -196,7 +197,11 @@ def _write_release(
     report: rdflib.Graph,
     version: str,
     created: date,
+    extras: Mapping[str, bytes],
 ) -> None:
+    for relative, data in sorted(extras.items()):  # e.g. the example queries, as they are
+        (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+        _write(directory / relative, data)
     content = _canonical_lines([graphs[name] for name in UNION_GRAPHS])
     named = dict(zip(UNION_GRAPHS, content, strict=True))
     union = sorted(set().union(*content))
@@ -207,7 +212,7 @@ def _write_release(
     dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
     named["metadata"] = _metadata_lines(describe(stats, dumps, version, created))
     digests |= _write_dataset_dumps(directory, named)
-    manifest = _manifest(version, created, named, stats.triples, digests)
+    manifest = _manifest(version, created, named, stats.triples, digests, sorted(extras))
     _write(directory / MANIFEST_JSON, manifest)
 
 
@@ -269,6 +274,7 @@ def _manifest(
     named: Mapping[str, Lines],
     union_triples: int,
     digests: Mapping[str, Digest],
+    extras: Sequence[str],
 ) -> bytes:
     files = {
         name: {"sha256": d.sha256, "bytes": d.size, "media_type": _file(name).media_type}
@@ -284,6 +290,7 @@ def _manifest(
         "union_triples": union_triples,
         "files": files,
         "store": STORE_DIR,
+        "extras": list(extras),
     }
     return _json_bytes(manifest)
 

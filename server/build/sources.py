@@ -31,7 +31,7 @@ class Sources:
     data: Graph
     shapes: Graph
     files: tuple[Path, ...]
-    version: str  # content hash of every input file: the dataset version
+    version: str  # content hash of every input file and example query: the dataset version
 
 
 def load_sources(paths: Paths) -> Sources:
@@ -48,7 +48,9 @@ def load_sources(paths: Paths) -> Sources:
             raise SourceError(paths.root / name, None, "no RDF files found")
     graphs = {name: parse_files(files) for name, files in groups.items()}
     files = tuple(f for group in groups.values() for f in group)
-    return Sources(**graphs, files=files, version=content_hash(files, paths.root))
+    # The example queries are published too, so they are part of what the version names.
+    hashed = files + tuple(sorted(paths.queries.glob("*.rq")))
+    return Sources(**graphs, files=files, version=content_hash(hashed, paths.root))
 
 
 def rdf_files(folder: Path) -> list[Path]:
