@@ -12,7 +12,8 @@ from .config import Settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The Flask application factory: one store, one cache, one blueprint per concern."""
-    from . import ops, release
+    from . import example_pages, ops, release
+    from .examples import RELEASE_FOLDER, load_examples
     from .sparql.cache import ResultCache
     from .sparql.service import QueryService
     from .sparql.views import blueprint as sparql_blueprint
@@ -31,6 +32,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Form-encoded queries grow up to 3× when percent-encoded.
         MAX_CONTENT_LENGTH=4 * settings.max_query_bytes,
     )
+    app.extensions["kzcn_examples"] = {
+        e.name: e for e in load_examples(current.path / RELEASE_FOLDER)
+    }
     app.register_blueprint(sparql_blueprint)
+    app.register_blueprint(example_pages.blueprint)
     ops.init_app(app)
     return app

@@ -37,18 +37,25 @@ def preflight() -> Response:
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
-    try:
-        sparql_request = parse(request, query_service().settings.max_query_bytes)
-        if sparql_request.query is None:
-            return describe_service()
-        return answer(sparql_request)
-    except ProtocolError as error:
-        return plain_error(error.status, error.message)
-    except StoreError as error:
-        response = plain_error(error.status, error.message)
-        if error.status == 503:
-            response.headers["Retry-After"] = "5"
-        return response
+    sparql_request = parse(request, query_service().settings.max_query_bytes)
+    if sparql_request.query is None:
+        return describe_service()
+    return answer(sparql_request)
+
+
+@blueprint.app_errorhandler(ProtocolError)
+def protocol_error(error: ProtocolError) -> Response:
+    return plain_error(error.status, error.message)
+
+
+@blueprint.app_errorhandler(StoreError)
+def store_error(error: StoreError) -> Response:
+    """Wherever a query fails — endpoint, example pages, resource pages — the client gets
+    the status and the reason; a 503 also says when to try again."""
+    response = plain_error(error.status, error.message)
+    if error.status == 503:
+        response.headers["Retry-After"] = "5"
+    return add_cors(response)
 
 
 def describe_service() -> Response:
