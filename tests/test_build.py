@@ -125,3 +125,28 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["no-such-command"])
     assert exit_.value.code == 2
+
+
+def test_query_prints_a_table(release_build_dir: Path, capsys):
+    query = 'SELECT ?c ?l WHERE { ?c a kzcn:Country ; rdfs:label ?l FILTER (lang(?l) = "en") }'
+    assert main(["--build-dir", str(release_build_dir), "query", query]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["c", "l"]
+    assert any("Kazakhstan@en" in line for line in out)
+    assert out[-1] == "(2 rows)"
+
+
+def test_query_in_another_format_and_from_a_file(release_build_dir: Path, tmp_path, capsys):
+    file = tmp_path / "q.rq"
+    file.write_text("ASK { ?a kzcn:status kzcn:Planned }")
+    argv = ["--build-dir", str(release_build_dir), "query", "--file", str(file), "--format"]
+    assert main([*argv, "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"head": {}, "boolean": True}
+
+
+def test_query_errors_are_reported(release_build_dir: Path, capsys):
+    argv = ["--build-dir", str(release_build_dir), "query"]
+    assert main([*argv, "SELECT * WHERE { ?s ?p"]) == 1
+    assert "error at 1:" in capsys.readouterr().err
+    assert main([*argv, "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"]) == 1
+    assert "SERVICE" in capsys.readouterr().err
