@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HEADER_FIELDS = ("title", "question-en", "question-kk", "shows")
-HEADER_LINE = re.compile(r"#\s*([a-z-]+)\s*:\s*(.*\S)\s*$")
+HEADER_LINE = re.compile(r"#\s*([a-z][a-z0-9-]*)\s*:\s*(.*)")
 NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 RELEASE_FOLDER = "queries"
 
@@ -33,15 +33,16 @@ class Example:
 
 
 def read_header(text: str) -> dict[str, str]:
-    """The `# field: value` lines at the top of a query, up to the first other line."""
+    """The `# key: value` lines a query starts with, up to the first line that is not one."""
     header: dict[str, str] = {}
     for line in text.splitlines():
-        match = HEADER_LINE.match(line.strip())
-        if not match:
-            if line.strip() and not line.lstrip().startswith("#"):
-                break
-            continue
-        header[match.group(1)] = match.group(2)
+        match = HEADER_LINE.fullmatch(line.strip())
+        if match is None:
+            break
+        key, value = match.group(1), match.group(2).strip()
+        if key in header:
+            raise ExampleError(f"header field {key!r} given twice")
+        header[key] = value
     return header
 
 
@@ -49,7 +50,10 @@ def parse_example(path: Path) -> Example:
     text = path.read_text(encoding="utf-8")
     if not NAME.fullmatch(path.stem):
         raise ExampleError(f"{path}: a query's name is lowercase words joined by hyphens")
-    header = read_header(text)
+    try:
+        header = read_header(text)
+    except ExampleError as error:
+        raise ExampleError(f"{path}: {error}") from None
     missing = [field for field in HEADER_FIELDS if not header.get(field)]
     if missing:
         raise ExampleError(f"{path}:1: the header lacks {', '.join(missing)}")
