@@ -12,7 +12,28 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed assets
+
+# The YASGUI query editor at /sparql is served from our own origin, so its prebuilt browser
+# bundle is installed from the npm lock file and copied under server/static/vendor/ (ignored
+# by git). npm runs again only when the lock file is newer than its last install; no
+# dependency needs an install script (the bundle ships built), so none are run.
+YASGUI_BUILD := node_modules/@zazuko/yasgui/build
+YASGUI_VENDOR := server/static/vendor/yasgui
+YASGUI_FILES := yasgui.min.js yasgui.min.css
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "make assets: npm was not found; install Node.js (with npm) to build the SPARQL query editor's assets." >&2; \
+		exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+$(YASGUI_VENDOR)/%: node_modules/.package-lock.json
+	@mkdir -p $(YASGUI_VENDOR)
+	cp $(YASGUI_BUILD)/$* $@
+
+assets: $(addprefix $(YASGUI_VENDOR)/,$(YASGUI_FILES))
 
 build: setup
 	$(BIN)/kzcn-kg build

@@ -488,3 +488,10 @@ def test_metrics_in_prometheus_text_format(client):
     assert 'kzcn_request_seconds_bucket{le="+Inf"}' in text
     assert "kzcn_cache_hits_total" in text
     assert "kzcn_query_timeouts_total" in text
+
+
+def test_format_parameter_gets_the_service_description_even_in_a_browser(client):
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = client.get("/sparql?format=ttl", headers={"Accept": browser})
+    assert response.content_type == "text/turtle; charset=utf-8"
+    assert client.get("/sparql?format=png").status_code == 400

@@ -2,10 +2,13 @@
 
 A cached answer is written straight out as bytes; only a miss reaches a query worker."""
 
+from pathlib import Path
+
 from flask import Blueprint, Response, current_app, render_template, request
 
 from .. import formats
 from ..store import QueryJob, StoreError
+from ..vocab import PREFIXES
 from .protocol import ProtocolError, SparqlRequest, parse
 from .query_text import QueryRefused, inspect
 from .service import QueryService, formats_for
@@ -39,7 +42,7 @@ def preflight() -> Response:
 def sparql() -> Response:
     sparql_request = parse(request, query_service().settings.max_query_bytes)
     if sparql_request.query is None:
-        return describe_service()
+        return describe_service(sparql_request.format)
     return answer(sparql_request)
 
 
@@ -58,15 +61,47 @@ def store_error(error: StoreError) -> Response:
     return add_cors(response)
 
 
-def describe_service() -> Response:
-    """Browsers get the query editor; machines get the Service Description."""
-    if formats.prefers_html(request.headers.get("Accept"), formats.GRAPH_FORMATS):
-        return Response(render_template("editor.html"), content_type="text/html; charset=utf-8")
-    fmt = formats.negotiate(request.headers.get("Accept"), formats.GRAPH_FORMATS)
-    if fmt is None:
-        return not_acceptable(formats.GRAPH_FORMATS)
-    body = service_description(request.url_root.rstrip("/") + "/sparql", fmt)
+EDITOR_ASSETS = ("vendor/yasgui/yasgui.min.js", "vendor/yasgui/yasgui.min.css")
+
+
+def describe_service(format_name: str | None) -> Response:
+    """Browsers get the query editor; machines (or `?format=`) the Service Description."""
+    accept = request.headers.get("Accept")
+    if format_name is None and formats.prefers_html(accept, formats.GRAPH_FORMATS):
+        return Response(
+            editor_page(), content_type="text/html; charset=utf-8", headers={"Vary": "Accept"}
+        )
+    if format_name is not None:
+        fmt = formats.by_name(formats.GRAPH_FORMATS, format_name)
+        if fmt is None:
+            names = ", ".join(f.name for f in formats.GRAPH_FORMATS)
+            return plain_error(400, f"Unknown format {format_name!r}; use one of {names}.")
+    else:
+        fmt = formats.negotiate(accept, formats.GRAPH_FORMATS)
+        if fmt is None:
+            return not_acceptable(formats.GRAPH_FORMATS)
+    body = service_description(endpoint_url(), fmt)
     return Response(body, content_type=fmt.content_type, headers={"Vary": "Accept"})
+
+
+def endpoint_url() -> str:
+    return request.url_root.rstrip("/") + "/sparql"
+
+
+def editor_page() -> str:
+    """YASGUI with our endpoint, prefixes and examples; the plain form if its assets are
+    missing (they are installed by `make setup`, from npm)."""
+    static = Path(current_app.static_folder or "")
+    return render_template(
+        "editor.html",
+        yasgui=all((static / asset).is_file() for asset in EDITOR_ASSETS),
+        endpoint=endpoint_url(),
+        prefixes=PREFIXES,
+        examples=[
+            {"name": e.name, "title": e.title, "query": e.text}
+            for e in current_app.extensions["kzcn_examples"].values()
+        ],
+    )
 
 
 def answer(sparql_request: SparqlRequest) -> Response:
