@@ -13,8 +13,9 @@ from .config import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """The Flask application factory: one store, one cache, one blueprint per concern."""
     from . import example_pages, ops, release
+    from .cache import LruCache
     from .examples import RELEASE_FOLDER, load_examples
-    from .sparql.cache import ResultCache
+    from .fastpath import ResponseCache
     from .sparql.service import QueryService
     from .sparql.views import blueprint as sparql_blueprint
     from .store.embedded import EmbeddedStore
@@ -23,9 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     current = release.current(settings.build_dir)
     app = Flask(__name__)
     store = EmbeddedStore(current.store_path, current.version, settings.query_workers)
-    app.extensions["kzcn_queries"] = QueryService(
-        store, ResultCache(settings.cache_bytes), settings
-    )
+    app.extensions["kzcn_queries"] = QueryService(store, LruCache(settings.cache_bytes), settings)
     app.config.update(
         KZCN_SETTINGS=settings,
         KZCN_RELEASE=current,
@@ -37,5 +36,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     }
     app.register_blueprint(sparql_blueprint)
     app.register_blueprint(example_pages.blueprint)
-    ops.init_app(app)
+    metrics = ops.init_app(app)
+    # Outermost first: every request is logged and counted, repeats are answered from memory.
+    fast = ResponseCache(app.wsgi_app, settings.cache_bytes)
+    app.extensions["kzcn_fastpath"] = fast
+    app.wsgi_app = ops.AccessLog(fast, metrics)  # type: ignore[method-assign]
     return app

@@ -1,5 +1,8 @@
-"""Operating the service: /healthz, /metrics (Prometheus text format) and a structured
-access log, one JSON line per request."""
+"""Operating the service: a structured access log (one JSON line per request), /metrics in
+Prometheus text format, and /healthz.
+
+Logging and counting happen in a WSGI middleware around everything else, so the requests the
+fast path answers before Flask are logged and counted like the rest."""
 
 import json
 import logging
@@ -7,12 +10,33 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app
 
 log = logging.getLogger("kzcn.access")
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# Metrics are labelled by the first path segment, never the full path: resource paths are
+# unbounded and would make the metrics grow without limit.
+ROUTES = {
+    "sparql",
+    "queries",
+    "id",
+    "ontology",
+    "dumps",
+    "search",
+    "reconcile",
+    "healthz",
+    "metrics",
+    "static",
+}
+
+
+def route_of(path: str) -> str:
+    first = path.lstrip("/").split("/", 1)[0].split(".", 1)[0]
+    return f"/{first}" if first in ROUTES else ("/" if not first else "other")
 
 
 class Metrics:
@@ -25,82 +49,84 @@ class Metrics:
         self.latency_sum = 0.0
         self.latency_count = 0
 
-    def observe(self, endpoint: str, status: int, seconds: float) -> None:
+    def observe(self, route: str, status: int, seconds: float) -> None:
         with self.lock:
-            self.requests[(endpoint, status)] += 1
+            self.requests[(route, status)] += 1
             self.latency_sum += seconds
             self.latency_count += 1
             for bound in LATENCY_BUCKETS:
                 if seconds <= bound:
                     self.buckets[bound] += 1
 
-    def render(self, app: Flask) -> str:
-        service = app.extensions["kzcn_queries"]
-        cache = service.cache
-        pool = service.store.pool
-        lines = ["# TYPE kzcn_requests_total counter"]
+    def lines(self) -> list[str]:
         with self.lock:
-            for (endpoint, status), count in sorted(self.requests.items()):
-                lines.append(
-                    f'kzcn_requests_total{{endpoint="{endpoint}",status="{status}"}} {count}'
-                )
+            lines = ["# TYPE kzcn_requests_total counter"]
+            lines += [
+                f'kzcn_requests_total{{route="{route}",status="{status}"}} {count}'
+                for (route, status), count in sorted(self.requests.items())
+            ]
             lines.append("# TYPE kzcn_request_seconds histogram")
-            for bound in LATENCY_BUCKETS:
-                lines.append(f'kzcn_request_seconds_bucket{{le="{bound}"}} {self.buckets[bound]}')
+            lines += [
+                f'kzcn_request_seconds_bucket{{le="{bound}"}} {self.buckets[bound]}'
+                for bound in LATENCY_BUCKETS
+            ]
             lines += [
                 f'kzcn_request_seconds_bucket{{le="+Inf"}} {self.latency_count}',
                 f"kzcn_request_seconds_sum {self.latency_sum:.6f}",
                 f"kzcn_request_seconds_count {self.latency_count}",
             ]
-            timeouts = sum(n for (_, status), n in self.requests.items() if status == 503)
-        lines += [
+            timeouts = sum(n for (route, status), n in self.requests.items() if status == 503)
+        return [
+            *lines,
             "# TYPE kzcn_query_timeouts_total counter",
             f"kzcn_query_timeouts_total {timeouts}",
-            "# TYPE kzcn_cache_hits_total counter",
-            f"kzcn_cache_hits_total {cache.hits}",
-            "# TYPE kzcn_cache_misses_total counter",
-            f"kzcn_cache_misses_total {cache.misses}",
-            "# TYPE kzcn_cache_bytes gauge",
-            f"kzcn_cache_bytes {cache.size}",
-            "# TYPE kzcn_query_workers_replaced_total counter",
-            f"kzcn_query_workers_replaced_total {pool.replaced}",
         ]
-        return "\n".join(lines) + "\n"
 
 
-def init_app(app: Flask) -> None:
+class AccessLog:
+    """WSGI middleware: time, count and log every request."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+        seen: list[str] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen.append(status)
+            return start_response(status, headers, exc_info)
+
+        body = self.app(environ, capture)
+        seconds = time.perf_counter() - started
+        status = int(seen[0].split(" ", 1)[0]) if seen else 500
+        path = environ.get("PATH_INFO", "")
+        self.metrics.observe(route_of(path), status, seconds)
+        log.info(
+            json.dumps(
+                {
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "method": environ.get("REQUEST_METHOD"),
+                    "path": path,
+                    "status": status,
+                    "ms": round(seconds * 1000, 2),
+                    "bytes": sum(len(chunk) for chunk in body) if isinstance(body, list) else None,
+                    "remote": environ.get("REMOTE_ADDR"),
+                }
+            )
+        )
+        return body
+
+
+def init_app(app: Flask) -> Metrics:
+    """Register /healthz and /metrics; return the metrics for the access-log middleware."""
     metrics = Metrics()
-    app.extensions["kzcn_metrics"] = metrics
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
-
-    @app.before_request
-    def start_timer() -> None:
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def record(response: Response) -> Response:
-        seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        endpoint = request.endpoint or "unmatched"
-        metrics.observe(endpoint, response.status_code, seconds)
-        log.info(
-            json.dumps(
-                {
-                    "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "ms": round(seconds * 1000, 2),
-                    "bytes": response.calculate_content_length(),
-                    "remote": request.remote_addr,
-                }
-            )
-        )
-        return response
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -115,6 +141,24 @@ def init_app(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics_page() -> Response:
+        service = current_app.extensions["kzcn_queries"]
+        fast = current_app.extensions["kzcn_fastpath"].cache
+        lines = [
+            *metrics.lines(),
+            "# TYPE kzcn_cache_hits_total counter",
+            f'kzcn_cache_hits_total{{cache="responses"}} {fast.hits}',
+            f'kzcn_cache_hits_total{{cache="answers"}} {service.cache.hits}',
+            "# TYPE kzcn_cache_misses_total counter",
+            f'kzcn_cache_misses_total{{cache="responses"}} {fast.misses}',
+            f'kzcn_cache_misses_total{{cache="answers"}} {service.cache.misses}',
+            "# TYPE kzcn_cache_bytes gauge",
+            f'kzcn_cache_bytes{{cache="responses"}} {fast.size}',
+            f'kzcn_cache_bytes{{cache="answers"}} {service.cache.size}',
+            "# TYPE kzcn_query_workers_replaced_total counter",
+            f"kzcn_query_workers_replaced_total {service.store.pool.replaced}",
+        ]
         return Response(
-            metrics.render(current_app), content_type="text/plain; version=0.0.4; charset=utf-8"
+            "\n".join(lines) + "\n", content_type="text/plain; version=0.0.4; charset=utf-8"
         )
+
+    return metrics

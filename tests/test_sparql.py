@@ -461,14 +461,51 @@ def test_etag_and_304(client, app):
     assert other_format.headers["ETag"] != etag
 
 
-def test_a_repeated_query_is_served_from_the_cache(client, app):
-    cache = app.extensions["kzcn_queries"].cache
+def test_a_repeated_request_is_answered_by_the_fast_path(client, app):
+    fast = app.extensions["kzcn_fastpath"].cache
+    answers = app.extensions["kzcn_queries"].cache
     query = "SELECT ?x WHERE { ?x a kzcn:Memorandum } ORDER BY ?x"
-    client.get("/sparql", query_string={"query": query})
-    hits = cache.hits
+    first = client.get("/sparql", query_string={"query": query})
+    hits, answer_hits = fast.hits, answers.hits
     second = client.get("/sparql", query_string={"query": query})
-    assert cache.hits == hits + 1
-    assert len(second.get_json()["results"]["bindings"]) == 2
+    assert fast.hits == hits + 1
+    assert answers.hits == answer_hits  # answered before Flask: no view ran
+    assert second.data == first.data
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert second.content_type == first.content_type
+    revalidated = client.get(
+        "/sparql", query_string={"query": query}, headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert revalidated.status_code == 304
+    assert revalidated.headers["ETag"] == first.headers["ETag"]
+
+
+def test_another_accept_for_the_same_format_reuses_the_answer(client, app):
+    answers = app.extensions["kzcn_queries"].cache
+    query = "SELECT ?x WHERE { ?x a kzcn:SupplementaryAgreement }"
+    client.get(
+        "/sparql",
+        query_string={"query": query},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    hits = answers.hits
+    again = client.get(
+        "/sparql", query_string={"query": query}, headers={"Accept": "application/json"}
+    )
+    assert answers.hits == hits + 1
+    assert again.content_type == "application/sparql-results+json; charset=utf-8"
+
+
+def test_errors_and_posts_are_never_replayed(client, app):
+    fast = app.extensions["kzcn_fastpath"].cache
+    bad = {"query": "SELECT * WHERE { ?s"}
+    client.get("/sparql", query_string=bad)
+    hits = fast.hits
+    assert client.get("/sparql", query_string=bad).status_code == 400
+    assert fast.hits == hits
+    client.post("/sparql", data={"query": COUNTRIES})
+    assert client.post("/sparql", data={"query": COUNTRIES}).status_code == 200
+    assert fast.hits == hits
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -484,9 +521,9 @@ def test_healthz_names_the_dataset_version(client, release_build_dir):
 def test_metrics_in_prometheus_text_format(client):
     client.get("/sparql", query_string={"query": COUNTRIES})
     text = client.get("/metrics").data.decode()
-    assert 'kzcn_requests_total{endpoint="sparql.sparql",status="200"}' in text
+    assert 'kzcn_requests_total{route="/sparql",status="200"}' in text
     assert 'kzcn_request_seconds_bucket{le="+Inf"}' in text
-    assert "kzcn_cache_hits_total" in text
+    assert 'kzcn_cache_hits_total{cache="responses"}' in text
     assert "kzcn_query_timeouts_total" in text
 
 

@@ -6,16 +6,16 @@ here, so every one of them is cached, time-limited and result-limited the same w
 import hashlib
 from dataclasses import dataclass
 
+from ..cache import LruCache
 from ..config import Settings
 from ..formats import GRAPH_FORMATS, RESULT_FORMATS, Format
 from ..store import QueryJob, Store
-from .cache import ResultCache
 
 
 @dataclass
 class QueryService:
     store: Store
-    cache: ResultCache
+    cache: LruCache[str, bytes]
     settings: Settings
 
     @property
@@ -51,7 +51,7 @@ class QueryService:
         if body is None:
             limit = self.settings.query_timeout
             body = self.store.run(job, min(timeout or limit, limit))
-            self.cache.put(key, body)
+            self.cache.put(key, body, len(body))
         return body
 
 
