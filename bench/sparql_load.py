@@ -4,8 +4,8 @@ endpoint over the same release, all in one run.
 
     .venv/bin/python bench/sparql_load.py [--seconds 20] [--connections 8]
 
-Needs wrk (apt-get install wrk) and the `oxigraph` CLI (pip install oxigraph into the venv);
-prints a Markdown table and writes bench/results/sparql-load.json.
+Needs wrk (apt-get install wrk) and the peers: .venv/bin/pip install -e '.[bench]'.
+Prints a Markdown table and writes bench/results/sparql-load.json.
 """
 
 import argparse
