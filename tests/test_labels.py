@@ -4,7 +4,8 @@ import pytest
 from rdflib import RDFS, SKOS, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS
 
-from server.build.labels import kk_latin, latin_label_triples
+from server.build.labels import latin_label_triples
+from server.kazakh import kk_latin
 
 # (Cyrillic lower, Latin lower, Cyrillic upper, Latin upper), checked by hand against the
 # January 2021 Kazakh Latin alphabet.
