@@ -16,6 +16,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .cache import LruCache
     from .examples import RELEASE_FOLDER, load_examples
     from .fastpath import ResponseCache
+    from .pages import dumps, home, languages
+    from .search import views as search_views
     from .sparql.service import QueryService
     from .sparql.views import blueprint as sparql_blueprint
     from .store.embedded import EmbeddedStore
@@ -36,6 +38,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     }
     app.register_blueprint(sparql_blueprint)
     app.register_blueprint(example_pages.blueprint)
+    app.register_blueprint(home.blueprint)
+    app.register_blueprint(dumps.blueprint)
+    app.register_blueprint(search_views.blueprint)
+    languages.init_app(app)
     metrics = ops.init_app(app)
     # Outermost first: every request is logged and counted, repeats are answered from memory.
     fast = ResponseCache(app.wsgi_app, settings.cache_bytes)
