@@ -57,6 +57,8 @@ class Settings:
     max_nesting: int = 64
     cache_bytes: int = 64_000_000
     cache_max_age: int = 300  # seconds browsers and proxies may reuse an answer
+    # Which properties name a thing on its page, in order of preference.
+    label_chain: tuple[str, ...] = ("skos:prefLabel", "rdfs:label", "schema:name")
 
     @classmethod
     def from_env(cls, build_dir: Path | None = None) -> "Settings":
@@ -70,4 +72,5 @@ class Settings:
             max_nesting=int(env_number("KZCN_MAX_NESTING", cls.max_nesting)),
             cache_bytes=int(env_number("KZCN_CACHE_BYTES", cls.cache_bytes)),
             cache_max_age=int(env_number("KZCN_CACHE_MAX_AGE", cls.cache_max_age)),
+            label_chain=tuple(os.environ.get("KZCN_LABEL_CHAIN", "").split()) or cls.label_chain,
         )

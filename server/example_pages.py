@@ -9,11 +9,11 @@ from flask import Blueprint, Response, abort, current_app, render_template, url_
 
 from . import formats
 from .examples import Example
+from .pages.links import prefixed
 from .sparql.query_text import inspect
 from .sparql.service import formats_for
 from .sparql.views import query_service, send_answer
 from .store import StoreError
-from .vocab import PREFIXES
 
 blueprint = Blueprint("examples", __name__)
 
@@ -127,14 +127,5 @@ def cell(term: dict | None) -> dict | None:
         "type": term["type"],
         "value": value,
         "lang": term.get("xml:lang"),
-        "short": shorten(value) if term["type"] == "uri" else value,
+        "short": prefixed(value) if term["type"] == "uri" else value,
     }
-
-
-def shorten(iri: str) -> str:
-    """A prefixed name for display, the longest namespace winning (inst: over kzcnid:)."""
-    best = max((ns for ns in PREFIXES.values() if iri.startswith(ns)), key=len, default=None)
-    if best is None:
-        return iri
-    prefix = next(p for p, ns in PREFIXES.items() if ns == best)
-    return f"{prefix}:{iri[len(best) :]}"

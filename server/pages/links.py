@@ -3,6 +3,8 @@ links to the local path (the deployment's public base makes them one and the sam
 
 from flask import current_app
 
+from ..vocab import PREFIXES
+
 
 def public_base() -> str:
     return current_app.config["KZCN_SETTINGS"].public_base
@@ -24,3 +26,12 @@ def href(iri: str) -> str:
 def iri_of(path: str) -> str:
     """The IRI a local path serves: `/id/x` → `https://w3id.org/kzcn/id/x`."""
     return public_base() + path.lstrip("/")
+
+
+def prefixed(iri: str) -> str:
+    """A prefixed name for display, the longest namespace winning (inst: over kzcnid:)."""
+    best = max((ns for ns in PREFIXES.values() if iri.startswith(ns)), key=len, default=None)
+    if best is None or not iri[len(best) :]:
+        return iri
+    prefix = next(p for p, ns in PREFIXES.items() if ns == best)
+    return f"{prefix}:{iri[len(best) :]}"

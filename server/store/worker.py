@@ -7,6 +7,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
+PREFIXED_FORMATS = (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG)
+
 
 class ByteCap:
     """A writer that refuses to grow past its limit, so a huge result costs bounded memory."""
@@ -46,7 +48,11 @@ def answer(store: ox.Store, job: dict[str, Any], prefixes: dict[str, str]) -> tu
         return ("format", job["media_type"])
     sink = ByteCap(job["max_bytes"])
     try:
-        result.serialize(sink, format=engine_format)
+        if engine_format in PREFIXED_FORMATS:
+            # Readable Turtle/TriG: the dataset's prefixes instead of full IRIs.
+            ox.serialize(result, sink, format=engine_format, prefixes=prefixes)
+        else:
+            result.serialize(sink, format=engine_format)
     except OverflowError:
         return ("too-large", job["max_bytes"])
     except (ValueError, OSError) as error:
