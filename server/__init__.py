@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .cache import LruCache
     from .examples import RELEASE_FOLDER, load_examples
     from .fastpath import ResponseCache
-    from .pages import dumps, home, languages, resources
+    from .pages import classes, dumps, home, languages, resources
     from .search import views as search_views
     from .sparql.service import QueryService
     from .sparql.views import blueprint as sparql_blueprint
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(example_pages.blueprint)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(resources.blueprint)
+    app.register_blueprint(classes.blueprint)
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(search_views.blueprint)
     languages.init_app(app)

@@ -69,6 +69,11 @@ def select(query: str) -> list[dict]:
     return json.loads(body)["results"]["bindings"]
 
 
+def ask(query: str) -> bool:
+    service = current_app.extensions["kzcn_queries"]
+    return bool(json.loads(service.run(service.job(query, RESULT_FORMATS[0])))["boolean"])
+
+
 def is_iri(text: str) -> bool:
     return bool(text) and not NOT_IN_IRI.search(text)
 
