@@ -1,0 +1,257 @@
+"""Dereferenceable URIs: every kind of resource answers people with HTML and machines with
+RDF (303 to the right document), and the page shows what the graph says, in five languages."""
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDFS
+
+from server.vocab import ID, KZCN
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+KAZNU = "/id/organization/al-farabi-kazakh-national-university"
+RESOURCES = [
+    KAZNU,
+    "/id/organization/unnamed-chinese-partners-nku",
+    "/id/agreement/aitu-tus-holdings-memorandum",
+    "/id/initiative/blcu-branch-campus-kazakhstan",
+    "/id/domain/agro-industry",
+    "/id/country/china",
+    "/id/event/state-visit-china-2025",
+    "/id/article/baq-kz-2025-09-02-kz-cn-universities",
+    "/id/claim/more-than-20-documents",
+    "/id/outcome/opportunities-for-young-scientists",
+]
+RDF_VARIANTS = [
+    ("text/turtle", "ttl", "turtle"),
+    ("application/n-triples", "nt", "nt"),
+    ("application/ld+json", "jsonld", "json-ld"),
+    ("application/rdf+xml", "rdf", "xml"),
+]
+
+
+def iri(path: str) -> URIRef:
+    return URIRef("https://w3id.org/kzcn" + path)
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+def test_browsers_are_sent_to_the_html_page(client, path):
+    response = client.get(path, headers={"Accept": BROWSER})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"{path}.html")
+    assert "Accept" in response.headers["Vary"]
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    assert page.content_type == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("path", RESOURCES)
+@pytest.mark.parametrize(("media_type", "ext", "parser"), RDF_VARIANTS)
+def test_machines_get_rdf(client, path, media_type, ext, parser):
+    response = client.get(path, headers={"Accept": media_type})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"{path}.{ext}")
+    document = client.get(response.headers["Location"])
+    assert document.content_type == f"{media_type}; charset=utf-8"
+    graph = Graph().parse(data=document.data, format=parser)
+    assert len(set(graph.predicate_objects(iri(path)))) > 0
+
+
+def test_curl_follows_to_turtle(client):
+    response = client.get(KAZNU, headers={"Accept": "text/turtle"}, follow_redirects=True)
+    assert response.content_type == "text/turtle; charset=utf-8"
+    assert b"@prefix" in response.data
+
+
+def test_curl_default_accept_gets_turtle(client):
+    assert client.get(KAZNU, headers={"Accept": "*/*"}).headers["Location"].endswith(".ttl")
+
+
+def test_q_values_choose_the_variant(client):
+    response = client.get(
+        KAZNU, headers={"Accept": "text/turtle;q=0.5, application/ld+json;q=0.9, text/html;q=0.1"}
+    )
+    assert response.headers["Location"].endswith(".jsonld")
+
+
+def test_406_when_nothing_fits(client):
+    assert client.get(KAZNU, headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_every_variant_is_announced(client):
+    links = client.get(f"{KAZNU}.html").headers["Link"]
+    for ext in ("html", "ttl", "nt", "jsonld", "rdf"):
+        assert f'<{KAZNU}.{ext}>; rel="alternate"' in links
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/id/organization/no-such-university",
+        "/id/organization/no-such-university.ttl",
+        "/id/organization/no-such-university.html",
+        "/id/nothing",
+        '/id/bad"iri',
+    ],
+)
+def test_unknown_iris_are_404(client, path):
+    assert client.get(path, headers={"Accept": "text/turtle"}).status_code == 404
+
+
+def test_the_rdf_of_a_resource(client):
+    graph = Graph().parse(data=client.get(f"{KAZNU}.ttl").data, format="turtle")
+    kaznu = iri(KAZNU)
+    agreement = ID["agreement/kaznu-yuan-zhen-uav-cooperation"]
+    assert (kaznu, KZCN.country, ID["country/kazakhstan"]) in graph  # outgoing
+    assert (agreement, KZCN.party, kaznu) in graph  # incoming
+    assert graph.value(ID["country/kazakhstan"], RDFS.label) is not None  # labels of what it names
+    assert graph.value(agreement, RDFS.label) is not None
+    article = ID["article/baq-kz-2025-09-02-kz-cn-universities"]
+    assert (kaznu, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"), article) in graph
+    assert graph.value(article, URIRef("https://schema.org/url")) is not None  # provenance
+
+
+class Page(HTMLParser):
+    """The bits of a page the tests look at: lang attributes, JSON-LD, links, headings."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.langs: list[str] = []
+        self.jsonld: list[str] = []
+        self.links: list[str] = []
+        self.html_lang = ""
+        self.h1 = ""
+        self._in: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "html":
+            self.html_lang = attrs.get("lang", "")
+        if "lang" in attrs and tag != "html":
+            self.langs.append(attrs["lang"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        if tag == "script" and attrs.get("type") == "application/ld+json":
+            self._in = "jsonld"
+        if tag == "h1":
+            self._in = "h1"
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "h1"):
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in == "jsonld":
+            self.jsonld.append(data)
+        elif self._in == "h1":
+            self.h1 += data
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"),
+    [
+        ("en", "Al-Farabi Kazakh National University"),
+        ("kk", "Әл-Фараби атындағы Қазақ ұлттық университеті"),
+        ("kk-Latn", "Äl-Farabi atyndağy Qazaq ūlttyq universitetı"),
+        ("ru", "Казахский национальный университет имени аль-Фараби"),
+    ],
+)
+def test_title_in_the_readers_language(client, lang, title):
+    page = Page(client.get(f"{KAZNU}.html?lang={lang}").data.decode())
+    assert page.h1.strip() == title
+    assert page.html_lang == lang
+
+
+def test_a_fallback_is_marked(client):
+    html = client.get(f"{KAZNU}.html?lang=zh-Hans").data.decode()
+    h1 = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
+    assert 'class="fallback"' in h1  # no Chinese name: shown in another language, marked
+    tsinghua = client.get("/id/organization/tsinghua-university.html?lang=zh-Hans").data.decode()
+    assert "清华大学" in re.search(r"<h1>(.*?)</h1>", tsinghua, re.S).group(1)
+    assert 'class="fallback"' not in re.search(r"<h1>(.*?)</h1>", tsinghua, re.S).group(1)
+
+
+def test_accept_language_chooses_and_lang_overrides(client):
+    kk = client.get(f"{KAZNU}.html", headers={"Accept-Language": "kk-KZ,kk;q=0.9,en;q=0.5"})
+    assert Page(kk.data.decode()).html_lang == "kk"
+    en = client.get(f"{KAZNU}.html?lang=en", headers={"Accept-Language": "kk"})
+    assert Page(en.data.decode()).html_lang == "en"
+
+
+def test_literals_keep_their_language(client):
+    page = Page(client.get(f"{KAZNU}.html?lang=en").data.decode())
+    assert {"kk", "ru", "en"} <= {lang.lower() for lang in page.langs}
+    assert "kk-latn" in {lang.lower() for lang in page.langs}
+
+
+def test_linked_resources_show_labels_not_iris(client):
+    html = client.get(f"{KAZNU}.html?lang=en").data.decode()
+    assert '<a href="/id/country/kazakhstan" lang="en">Kazakhstan</a>' in html
+    assert ">https://w3id.org/kzcn/id/country/kazakhstan<" not in html
+
+
+def test_inferred_facts_are_marked(client):
+    html = client.get(f"{KAZNU}.html?lang=en").data.decode()
+    partner = html[html.index("kzcn:partner") :]
+    assert 'class="inferred"' in partner[:2000]
+    assert "inferred-badge" in html  # schema:CollegeOrUniversity is an inferred type
+
+
+def test_where_in_the_article(client):
+    html = client.get(f"{KAZNU}.html?lang=en").data.decode()
+    assert "paragraph 4" in html
+    assert "https://baq.kz/" in html
+    assert "Әл-Фараби атындағы Қазақ ұлттық университеті" in html
+
+
+def test_schema_org_json_ld_in_the_head(client):
+    page = Page(client.get(f"{KAZNU}.html").data.decode())
+    data = json.loads("".join(page.jsonld))
+    assert data["@context"] == "https://schema.org"
+    assert data["@id"] == str(iri(KAZNU))
+    assert "CollegeOrUniversity" in data["@type"]
+    china = json.loads("".join(Page(client.get("/id/country/china.html").data.decode()).jsonld))
+    assert china["sameAs"] == ["http://www.wikidata.org/entity/Q148"]
+
+
+def test_links_to_formats_query_and_iri(client):
+    page = Page(client.get(f"{KAZNU}.html").data.decode())
+    for ext in ("ttl", "nt", "jsonld", "rdf"):
+        assert f"{KAZNU}.{ext}" in page.links
+    assert any(link.startswith("/sparql#query=") for link in page.links)
+    html = client.get(f"{KAZNU}.html").data.decode()
+    assert f'<code id="permanent-iri">{iri(KAZNU)}</code>' in html
+    assert 'data-copy="permanent-iri"' in html
+
+
+def test_incoming_links_grouped_with_counts(client):
+    html = client.get("/id/country/kazakhstan.html?lang=en").data.decode()
+    incoming = html[html.index("Links to this") :]
+    assert re.search(r"kzcn:country</span> <span class=\"count\">\(\d+\)</span>", incoming)
+
+
+@pytest.mark.parametrize("lang", ["en", "kk", "kk-Latn", "ru", "zh-Hans"])
+def test_the_interface_is_translated(client, lang):
+    html = client.get(f"{KAZNU}.html?lang={lang}").data.decode()
+    expected = {
+        "en": "Names",
+        "kk": "Атаулары",
+        "kk-Latn": "Ataulary",
+        "ru": "Названия",
+        "zh-Hans": "名称",
+    }[lang]
+    assert f"<h2>{expected}</h2>" in html
+
+
+def test_class_pages(client):
+    index = client.get("/classes/").data.decode()
+    assert "/classes/HigherEducationInstitution" in index
+    table = client.get("/classes/HigherEducationInstitution?lang=en").data.decode()
+    assert table.count("<tr>") == 1 + 24 + 9 + 1  # header, named, unnamed Chinese and Kazakh
+    assert 'class="results sortable"' in table and "data-filter" in table
+    assert client.get("/classes/NoSuchClass").status_code == 404
+    assert client.get("/classes/..%2Fetc").status_code == 404
