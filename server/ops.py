@@ -91,15 +91,20 @@ class AccessLog:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         started = time.perf_counter()
-        seen: list[str] = []
+        seen: list[tuple[str, list[tuple[str, str]]]] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen.append(status)
+            seen.append((status, headers))
             return start_response(status, headers, exc_info)
 
         body = self.app(environ, capture)
         seconds = time.perf_counter() - started
-        status = int(seen[0].split(" ", 1)[0]) if seen else 500
+        status = int(seen[0][0].split(" ", 1)[0]) if seen else 500
+        length = (
+            next((v for k, v in seen[0][1] if k.lower() == "content-length"), None)
+            if seen
+            else None
+        )
         path = environ.get("PATH_INFO", "")
         self.metrics.observe(route_of(path), status, seconds)
         log.info(
@@ -110,7 +115,7 @@ class AccessLog:
                     "path": path,
                     "status": status,
                     "ms": round(seconds * 1000, 2),
-                    "bytes": sum(len(chunk) for chunk in body) if isinstance(body, list) else None,
+                    "bytes": int(length) if length else None,
                     "remote": environ.get("REMOTE_ADDR"),
                 }
             )

@@ -67,3 +67,30 @@ def app(release_build_dir: Path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+HOSTILE_LABEL = '<script>alert("x")</script> & "ALT" <b>University</b>'
+
+
+@pytest.fixture(scope="session")
+def hostile_app(tmp_path_factory: pytest.TempPathFactory):
+    """An application over a release whose data holds markup in a label: pages, search, the
+    editor and the network picture must all show it as text."""
+    from server import create_app
+    from server.build.pipeline import build
+    from server.config import Settings
+
+    root = tmp_path_factory.mktemp("hostile")
+    for folder in INPUT_FOLDERS:
+        shutil.copytree(PACKAGE_ROOT / folder, root / folder)
+    paths = Paths(root=root, build_dir=root / "build")
+    data = paths.data / "organizations.ttl"
+    turtle_string = HOSTILE_LABEL.replace("\\", "\\\\").replace('"', '\\"')
+    data.write_text(
+        data.read_text(encoding="utf-8").replace('"ALT University"@en', f'"{turtle_string}"@en'),
+        encoding="utf-8",
+    )
+    build(paths)
+    application = create_app(Settings(build_dir=paths.build_dir))
+    yield application
+    application.extensions["kzcn_queries"].store.close()

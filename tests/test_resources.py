@@ -255,3 +255,18 @@ def test_class_pages(client):
     assert 'class="results sortable"' in table and "data-filter" in table
     assert client.get("/classes/NoSuchClass").status_code == 404
     assert client.get("/classes/..%2Fetc").status_code == 404
+
+
+def test_markup_in_a_label_is_shown_as_text(hostile_app):
+    from .conftest import HOSTILE_LABEL
+
+    client = hostile_app.test_client()
+    html = client.get("/id/organization/alt-university.html?lang=en").data.decode()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;ALT&#34;" in html
+    head = html[: html.index("</head>")]
+    jsonld = head[head.index('type="application/ld+json">') + 27 : head.index("</script>")]
+    assert "</script" not in jsonld  # tojson escapes <, > and &
+    assert HOSTILE_LABEL in [name["@value"] for name in json.loads(jsonld)["name"]]
+    table = client.get("/classes/HigherEducationInstitution?lang=en").data.decode()
+    assert "<script>alert" not in table and "&lt;script&gt;" in table
