@@ -20,12 +20,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .search import views as search_views
     from .sparql.service import QueryService
     from .sparql.views import blueprint as sparql_blueprint
-    from .store.embedded import EmbeddedStore
+    from .store import open_store
 
     settings = settings or Settings.from_env()
     current = release.current(settings.build_dir)
     app = Flask(__name__)
-    store = EmbeddedStore(current.store_path, current.version, settings.query_workers)
+    store = open_store(settings.store_url, current, settings.query_workers)
     app.extensions["kzcn_queries"] = QueryService(store, LruCache(settings.cache_bytes), settings)
     app.config.update(
         KZCN_SETTINGS=settings,

@@ -50,6 +50,7 @@ class Settings:
 
     build_dir: Path
     public_base: str = "https://w3id.org/kzcn/"  # IRIs under it are served by this server
+    store_url: str | None = None  # a remote SPARQL endpoint instead of the embedded store
     query_timeout: float = 10.0  # seconds; clients may ask for less, never more
     query_workers: int = 2  # query processes per web worker
     max_query_bytes: int = 100_000
@@ -65,6 +66,7 @@ class Settings:
         return cls(
             build_dir=paths_from_env(build_dir=build_dir).build_dir,
             public_base=os.environ.get("KZCN_PUBLIC_BASE", cls.public_base),
+            store_url=os.environ.get("KZCN_STORE") or None,
             query_timeout=env_number("KZCN_QUERY_TIMEOUT", cls.query_timeout),
             query_workers=int(env_number("KZCN_QUERY_WORKERS", cls.query_workers)),
             max_query_bytes=int(env_number("KZCN_MAX_QUERY_BYTES", cls.max_query_bytes)),

@@ -159,8 +159,10 @@ def init_app(app: Flask) -> Metrics:
             "# TYPE kzcn_cache_bytes gauge",
             f'kzcn_cache_bytes{{cache="responses"}} {fast.size}',
             f'kzcn_cache_bytes{{cache="answers"}} {service.cache.size}',
-            "# TYPE kzcn_query_workers_replaced_total counter",
-            f"kzcn_query_workers_replaced_total {service.store.pool.replaced}",
+            *(
+                f"# TYPE {name} counter\n{name} {value}"
+                for name, value in service.store.counters().items()
+            ),
         ]
         return Response(
             "\n".join(lines) + "\n", content_type="text/plain; version=0.0.4; charset=utf-8"

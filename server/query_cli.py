@@ -9,8 +9,7 @@ import sys
 from . import formats, release
 from .config import Settings
 from .sparql.query_text import QueryRefused, inspect
-from .store import QueryJob, StoreError
-from .store.embedded import EmbeddedStore
+from .store import QueryJob, StoreError, open_store
 
 FAILED, UNAVAILABLE = 1, 3
 
@@ -31,7 +30,7 @@ def run(settings: Settings, text: str, format_name: str | None, timeout: float) 
             f"error: no format {format_name!r} for a {query.form} query ({names})", file=sys.stderr
         )
         return FAILED
-    store = EmbeddedStore(current.store_path, current.version, workers=1)
+    store = open_store(settings.store_url, current, workers=1)
     try:
         body = store.run(QueryJob(query.text, fmt, max_bytes=settings.max_result_bytes), timeout)
     except StoreError as error:

@@ -3,9 +3,12 @@ and get bytes back. The embedded Oxigraph store implements it; a remote SPARQL e
 too. Nothing outside this package knows which one it has."""
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..formats import Format
+
+if TYPE_CHECKING:
+    from ..release import Release
 
 
 @dataclass(frozen=True)
@@ -48,4 +51,20 @@ class Store(Protocol):
 
     def run(self, job: QueryJob, timeout: float) -> bytes: ...
 
+    def counters(self) -> dict[str, float]:
+        """Backend-specific counters for /metrics, by Prometheus metric name."""
+        ...
+
     def close(self) -> None: ...
+
+
+def open_store(store_url: str | None, release: "Release", workers: int) -> Store:
+    """The store a deployment configured: the release's embedded Oxigraph store by default,
+    or a remote SPARQL 1.1 endpoint when KZCN_STORE is an http(s) URL."""
+    from .embedded import EmbeddedStore
+
+    if store_url and store_url.startswith(("http://", "https://")):
+        from .remote import RemoteStore
+
+        return RemoteStore(store_url, release.version)
+    return EmbeddedStore(release.store_path, release.version, workers)

@@ -131,6 +131,9 @@ class EmbeddedStore:
             return detail
         raise error_for(kind, detail)
 
+    def counters(self) -> dict[str, float]:
+        return {"kzcn_query_workers_replaced_total": self.pool.replaced}
+
     def close(self) -> None:
         self.pool.close()
 
