@@ -12,11 +12,11 @@ from .config import Settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The Flask application factory: one store, one cache, one blueprint per concern."""
-    from . import example_pages, ops, release
+    from . import example_pages, ops, release, security
     from .cache import LruCache
     from .examples import RELEASE_FOLDER, load_examples
     from .fastpath import ResponseCache
-    from .pages import classes, dumps, home, languages, resources
+    from .pages import classes, dumps, errors, home, languages, resources
     from .search import views as search_views
     from .sparql.service import QueryService
     from .sparql.views import blueprint as sparql_blueprint
@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(search_views.blueprint)
     languages.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
     metrics = ops.init_app(app)
     # Outermost first: every request is logged and counted, repeats are answered from memory.
     fast = ResponseCache(app.wsgi_app, settings.cache_bytes)
