@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCE ?= ../shared/source
 
-.PHONY: setup build serve validate check-source lint test clean
+.PHONY: setup build serve validate check-source lint test clean browser
 
 # The virtual environment is rebuilt whenever the declared dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -51,8 +51,15 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup check-source lint
+test: setup browser check-source lint
 	$(BIN)/pytest
+
+# Browser tests drive Debian's Chromium (not a browser downloaded by a test tool), with
+# CJK fonts so Chinese labels render in screenshots. Needs root, as in CI.
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list | grep -qi "noto sans cjk" || { \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
 clean:
 	rm -rf build $(VENV)
