@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from .cache import LruCache
     from .examples import RELEASE_FOLDER, load_examples
     from .fastpath import ResponseCache
-    from .pages import classes, dumps, errors, home, languages, resources
+    from .pages import classes, dumps, errors, home, languages, ontology_docs, resources
     from .search import views as search_views
     from .sparql.service import QueryService
     from .sparql.views import blueprint as sparql_blueprint
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(resources.blueprint)
     app.register_blueprint(classes.blueprint)
     app.register_blueprint(dumps.blueprint)
+    app.register_blueprint(ontology_docs.blueprint)
     app.register_blueprint(search_views.blueprint)
     languages.init_app(app)
     errors.init_app(app)
