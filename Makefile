@@ -14,13 +14,17 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed assets
 
-# The YASGUI query editor at /sparql is served from our own origin, so its prebuilt browser
-# bundle is installed from the npm lock file and copied under server/static/vendor/ (ignored
-# by git). npm runs again only when the lock file is newer than its last install; no
-# dependency needs an install script (the bundle ships built), so none are run.
+# The YASGUI query editor at /sparql and the Cytoscape.js network picture on the home page are
+# served from our own origin, so their prebuilt browser bundles are installed from the npm lock
+# file and copied under server/static/vendor/ (ignored by git). npm runs again only when the
+# lock file is newer than its last install; no dependency needs an install script (the bundles
+# ship built), so none are run.
 YASGUI_BUILD := node_modules/@zazuko/yasgui/build
 YASGUI_VENDOR := server/static/vendor/yasgui
 YASGUI_FILES := yasgui.min.js yasgui.min.css
+CYTOSCAPE_BUILD := node_modules/cytoscape/dist
+CYTOSCAPE_VENDOR := server/static/vendor/cytoscape
+CYTOSCAPE_FILES := cytoscape.min.js
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \
@@ -33,7 +37,12 @@ $(YASGUI_VENDOR)/%: node_modules/.package-lock.json
 	@mkdir -p $(YASGUI_VENDOR)
 	cp $(YASGUI_BUILD)/$* $@
 
-assets: $(addprefix $(YASGUI_VENDOR)/,$(YASGUI_FILES))
+$(CYTOSCAPE_VENDOR)/%: node_modules/.package-lock.json
+	@mkdir -p $(CYTOSCAPE_VENDOR)
+	cp $(CYTOSCAPE_BUILD)/$* $@
+
+assets: $(addprefix $(YASGUI_VENDOR)/,$(YASGUI_FILES)) \
+	$(addprefix $(CYTOSCAPE_VENDOR)/,$(CYTOSCAPE_FILES))
 
 build: setup
 	$(BIN)/kzcn-kg build
