@@ -31,6 +31,8 @@ def init_app(app: Flask) -> None:
     def secure(response: Response) -> Response:
         response.headers.update(HEADERS)
         if response.mimetype == "text/html":
-            response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-            response.headers["X-Frame-Options"] = "DENY"
+            # A view may set its own, e.g. the reconciliation preview that OpenRefine frames.
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            if "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]:
+                response.headers.setdefault("X-Frame-Options", "DENY")
         return response

@@ -89,3 +89,24 @@ def test_sort_and_filter_a_class_table(page: Page, site: str):
     page.get_by_role("columnheader", name="Agreements").click()  # descending
     first = page.locator("#instances tbody tr").first
     expect(first).to_contain_text("Almaty Technological University")  # two agreements
+
+
+NODE_POSITION = """(slug) => {
+  const container = document.getElementById("kzcn-network-picture");
+  container.scrollIntoView({block: "center"});
+  const cy = container._cyreg.cy;  // where Cytoscape.js keeps the instance of a container
+  const node = cy.nodes().filter((n) => (n.data("href") || "").includes(slug)).first();
+  const position = node.renderedPosition();
+  const box = container.getBoundingClientRect();
+  return {x: box.left + position.x, y: box.top + position.y, href: node.data("href")};
+}"""
+
+
+def test_click_a_node_of_the_network_picture(page: Page, site: str):
+    page.goto(f"{site}/?lang=en")
+    expect(page.locator("#kzcn-network-picture")).to_be_visible()
+    node = page.evaluate(NODE_POSITION, "al-farabi-kazakh-national-university")
+    assert node["href"].endswith("/id/organization/al-farabi-kazakh-national-university")
+    page.mouse.click(node["x"], node["y"])
+    page.wait_for_url("**/id/organization/al-farabi-kazakh-national-university**")
+    expect(page.locator("h1")).to_contain_text("Al-Farabi")

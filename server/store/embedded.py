@@ -28,6 +28,8 @@ from .worker import serve
 
 log = logging.getLogger(__name__)
 
+STARTUP_SECONDS = 60
+
 # "spawn": a child must not inherit the web server's threads and locks (fork would).
 CONTEXT = multiprocessing.get_context("spawn")
 
@@ -66,6 +68,10 @@ class WorkerPool:
         )
         process.start()
         child.close()
+        # Wait until the store is open, so that start-up never counts against a query's limit.
+        if not parent.poll(STARTUP_SECONDS) or parent.recv() != ("ready", None):
+            process.kill()
+            raise StoreUnavailable(f"A query worker could not open the store {self.store_path}.")
         return Worker(process, parent)
 
     def run(self, job: dict, timeout: float) -> tuple:

@@ -71,6 +71,7 @@ def engine_format_for(
 
 def serve(connection: Connection, store_path: str, prefixes: dict[str, str]) -> None:
     store = ox.Store.read_only(store_path)
+    connection.send(("ready", None))  # the parent times queries from here, not from start-up
     while True:
         try:
             job = connection.recv()
