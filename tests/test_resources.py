@@ -270,3 +270,16 @@ def test_markup_in_a_label_is_shown_as_text(hostile_app):
     assert HOSTILE_LABEL in [name["@value"] for name in json.loads(jsonld)["name"]]
     table = client.get("/classes/HigherEducationInstitution?lang=en").data.decode()
     assert "<script>alert" not in table and "&lt;script&gt;" in table
+
+
+def test_a_404_page_suggests_matches(client):
+    response = client.get(
+        "/id/organization/tsinghua-universty.html?lang=en", headers={"Accept": BROWSER}
+    )
+    assert response.status_code == 404
+    html = response.data.decode()
+    assert 'href="/id/organization/tsinghua-university' in html  # suggested despite the typo
+    assert 'name="q" value="tsinghua universty"' in html
+    machine = client.get("/id/organization/tsinghua-universty", headers={"Accept": "text/turtle"})
+    assert machine.status_code == 404
+    assert machine.content_type == "text/plain; charset=utf-8"
