@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOURCE ?= ../shared/source
 
-.PHONY: setup build serve validate check-source lint test clean browser
+.PHONY: setup build serve validate check-source lint test clean browser virtuoso assets
 
 # The virtual environment is rebuilt whenever the declared dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -60,7 +60,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup browser check-source lint
+test: setup browser virtuoso check-source lint
 	$(BIN)/pytest
 
 # Browser tests drive Debian's Chromium (not a browser downloaded by a test tool), with
@@ -69,6 +69,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 && fc-list | grep -qi "noto sans cjk" || { \
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
+
+# The remote-store tests start a private Virtuoso (Debian's package) on 127.0.0.1; the
+# package's own service is never left running. Needs root, as in CI.
+virtuoso:
+	@bash scripts/install-virtuoso.sh
 
 clean:
 	rm -rf build $(VENV)

@@ -532,3 +532,19 @@ def test_format_parameter_gets_the_service_description_even_in_a_browser(client)
     response = client.get("/sparql?format=ttl", headers={"Accept": browser})
     assert response.content_type == "text/turtle; charset=utf-8"
     assert client.get("/sparql?format=png").status_code == 400
+
+
+def test_from_in_the_query_chooses_the_dataset(client, release_build_dir):
+    manifest = json.loads((release_build_dir / "current" / "manifest.json").read_text())
+    query = f"SELECT (COUNT(*) AS ?n) FROM <{GRAPHS['data']}> WHERE {{ ?s ?p ?o }}"
+    response = client.get("/sparql", query_string={"query": query})
+    assert json_count(response) == manifest["graphs"]["data"]["triples"]
+
+
+def test_an_unknown_function_is_a_400_not_a_dead_worker(client, app):
+    replaced = app.extensions["kzcn_queries"].store.pool.replaced
+    response = client.get(
+        "/sparql", query_string={"query": "SELECT (<urn:no-such-function>(1) AS ?x) WHERE {}"}
+    )
+    assert response.status_code == 400
+    assert app.extensions["kzcn_queries"].store.pool.replaced == replaced

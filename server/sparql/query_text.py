@@ -75,3 +75,12 @@ def inspect(text: str, max_depth: int) -> QueryText:
     if deepest > max_depth:
         raise QueryRefused(f"The query nests brackets {deepest} deep; the limit is {max_depth}.")
     return QueryText(text=text, form=form or "SELECT")
+
+
+def declares_dataset(text: str) -> bool:
+    """Whether the query names its own dataset (FROM or FROM NAMED), outside strings,
+    IRIs and comments."""
+    return any(
+        match.lastgroup == "name" and match.group().upper() == "FROM"
+        for match in TOKEN.finditer(text)
+    )

@@ -15,6 +15,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from ..sparql.query_text import declares_dataset
 from ..vocab import PREFIXES
 from . import (
     QueryJob,
@@ -126,6 +127,7 @@ class EmbeddedStore:
         kind, detail = self.pool.run(
             {
                 "query": job.query,
+                "declares_dataset": declares_dataset(job.query),
                 "media_type": job.format.media_type,
                 "default_graphs": list(job.default_graphs),
                 "named_graphs": list(job.named_graphs),

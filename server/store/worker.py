@@ -37,9 +37,12 @@ def answer(store: ox.Store, job: dict[str, Any], prefixes: dict[str, str]) -> tu
             prefixes=prefixes,
             default_graph=default,
             named_graphs=named,
-            use_default_graph_as_union=default is None,
+            # A query's own FROM chooses its dataset; otherwise the default graph is the union.
+            use_default_graph_as_union=default is None and not job["declares_dataset"],
         )
     except SyntaxError as error:
+        return ("syntax", str(error))
+    except RuntimeError as error:  # e.g. a function the engine does not know: the query's fault
         return ("syntax", str(error))
     except OSError as error:
         return ("engine", str(error))
