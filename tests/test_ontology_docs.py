@@ -10,30 +10,9 @@ from rdflib.compare import isomorphic
 from server.config import PACKAGE_ROOT
 from server.vocab import KZCN, ONTOLOGY_IRI
 
+from .test_ontology import CLASSES
+
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-# The public contract: researchers' queries rely on these local names.
-CLASSES = [
-    "Organization",
-    "HigherEducationInstitution",
-    "ResearchInstitute",
-    "Company",
-    "Agreement",
-    "Memorandum",
-    "CooperationAgreement",
-    "SupplementaryAgreement",
-    "Initiative",
-    "Alliance",
-    "JointLaboratory",
-    "ResearchCentre",
-    "EngineeringSchool",
-    "BranchCampus",
-    "AcademicProgramme",
-    "DoubleDegreeProgramme",
-    "ResearchDomain",
-    "Event",
-    "StateVisit",
-    "Country",
-]
 PROPERTIES = [
     "party",
     "partyTo",
