@@ -215,7 +215,8 @@ def test_an_ill_typed_positive_integer_breaks_the_datatype_in_both(checked, lexi
 # --------------------------------------------------------------------------- rules and refusals
 
 # OWL the real ontology does not use but RULES implement (subproperties, cycles, an inverse
-# reached through a subproperty, a symmetric subproperty): owlrl must agree here too.
+# reached through a subproperty, a symmetric subproperty, several domains and ranges of one
+# property, in a cycle or one below another): owlrl must agree here too.
 SCHEMA_FRAGMENT = """
 @prefix k: <https://w3id.org/kzcn/ontology#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix ex: <http://example.org/> .
@@ -226,12 +227,15 @@ k:p a owl:ObjectProperty ; rdfs:subPropertyOf k:q . k:q rdfs:subPropertyOf k:r ;
 k:r rdfs:subPropertyOf k:q ; owl:inverseOf k:rInv . k:rInv rdfs:domain k:C .
 k:s a owl:SymmetricProperty ; rdfs:subPropertyOf k:p .
 k:party a owl:ObjectProperty ; owl:inverseOf k:partyTo . k:partyTo rdfs:subPropertyOf k:in .
+k:t rdfs:domain k:A , ex:D ; rdfs:range k:B , k:C . ex:E rdfs:subClassOf ex:F .
+k:u rdfs:domain ex:E , ex:F ; rdfs:range ex:F , ex:E .
 """
 DATA_FRAGMENT = """
 @prefix k: <https://w3id.org/kzcn/ontology#> . @prefix i: <https://w3id.org/kzcn/id/x/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 i:a k:p i:b . i:c k:s i:d . i:o1 k:partyTo i:ag . i:o2 k:partyTo i:ag .
 i:z a k:A ; rdfs:label "Алма"@kk , "Алма"@kk-Cyrl , "Apple"@kk . i:y k:q _:b . _:b k:q i:z .
+i:m k:t i:n . i:u1 k:u i:u2 .
 """
 
 

@@ -61,7 +61,7 @@ class UnsupportedVocabulary(ValueError):
 
 @dataclass(frozen=True)
 class Rule:
-    """`body` ⇒ `head`: triple patterns in SPARQL syntax, with optional FILTERs in `where`."""
+    """`body` ⇒ `head`: graph patterns in SPARQL syntax, with optional FILTERs in `where`."""
 
     name: str  # the OWL 2 RL rule id (or "kzcn-partner")
     head: str
@@ -70,6 +70,16 @@ class Rule:
     # False where feeding the rule its own conclusions can give nothing new, so `close` skips
     # that join (why, at each such rule).
     feeds_itself: bool = True
+
+
+def most_specific(axiom: str) -> str:
+    """`?p <axiom> ?c` for the classes c that no other class of p's is strictly below. A
+    subquery, so that the test runs once per axiom, not once per statement joined to it."""
+    return (
+        f"{{ SELECT ?p ?c WHERE {{ ?p {axiom} ?c FILTER NOT EXISTS {{ ?p {axiom} ?c0 . "
+        f"?c0 rdfs:subClassOf ?c . FILTER (?c0 != ?c) "
+        f"FILTER NOT EXISTS {{ ?c rdfs:subClassOf ?c0 }} }} }} }}"
+    )
 
 
 # Every rule here fires, or would fire, on the ontology and data of this project; the ids are
@@ -170,15 +180,21 @@ RULES: tuple[Rule, ...] = (
         "FILTER (!isLiteral(?y))",
         feeds_itself=False,
     ),
-    Rule(  # Types from rdfs:domain (an agreement's party makes it a kzcn:Agreement, …).
+    # Types from rdfs:domain and rdfs:range (an agreement's party makes it a kzcn:Agreement
+    # and the party a kzcn:Organization). Only the most specific domains and ranges are used:
+    # scm-dom1 has made kzcn:party's domain also prov:Entity, owl:Thing, …, and each of those
+    # types would be derived again per statement, five times the work; cax-sco below derives
+    # them once per node from the specific one. (A domain d is left out only if another domain
+    # c ⊑ d, not equivalent, exists: then x a c is derived, and c ⊑ d gives x a d.)
+    Rule(
         "prp-dom",
         "?x rdf:type ?c",
-        ("?p rdfs:domain ?c", "?x ?p ?y"),
+        (most_specific("rdfs:domain"), "?x ?p ?y"),
     ),
-    Rule(  # Types from rdfs:range (a party is a kzcn:Organization, …).
+    Rule(
         "prp-rng",
         "?y rdf:type ?c",
-        ("?p rdfs:range ?c", "?x ?p ?y"),
+        (most_specific("rdfs:range"), "?x ?p ?y"),
         "FILTER (!isLiteral(?y))",
     ),
     # Table 7, class axioms, last: the inherited types (schema:CollegeOrUniversity, …). Its
@@ -390,14 +406,14 @@ def publish_derived(store: ox.Store, inferred: ox.NamedNode) -> int:
     Derived triples are never asserted ones (FILTER NOT EXISTS above), so only
     `is_worth_publishing` remains to check. Returns how many triples were derived.
     """
+    # Most derived triples are kept: copy them all inside the store, then take out the rest.
+    store.update(f"ADD <{DERIVED.value}> TO <{inferred.value}>")
     derived = 0
-    kept = []
     to_rdflib = TermConverter()
     for quad in store.quads_for_pattern(None, None, None, DERIVED):
         derived += 1
-        if is_worth_publishing(to_rdflib.triple(quad)):
-            kept.append(ox.Quad(quad.subject, quad.predicate, quad.object, inferred))
-    store.extend(kept)
+        if not is_worth_publishing(to_rdflib.triple(quad)):
+            store.remove(ox.Quad(quad.subject, quad.predicate, quad.object, inferred))
     return derived
 
 
@@ -648,7 +664,9 @@ class TermConverter:
         self.iris: dict[str, URIRef] = {}
 
     def triple(self, quad: ox.Quad) -> tuple[Node, Node, Node]:
-        return (self(quad.subject), self(quad.predicate), self(quad.object))
+        subject = quad.subject  # rarely repeated: not worth a place in the cache
+        node = URIRef(subject.value) if isinstance(subject, ox.NamedNode) else self(subject)
+        return (node, self(quad.predicate), self(quad.object))
 
     def __call__(self, term: object) -> Node:
         if isinstance(term, ox.NamedNode):
