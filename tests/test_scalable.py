@@ -22,6 +22,7 @@ from server.build.rules import (
     UnsupportedVocabulary,
     drop_build_graphs,
     infer_scalable,
+    inferred_graph,
     load_files,
     materialize,
 )
@@ -101,6 +102,7 @@ def test_the_store_path_without_rdflib_gives_the_same_graphs(checked: Checked) -
         sorted(map(str, got - expected))[:20],
     )
     assert run.inferred == len(checked.inferred)
+    assert_same_graph(checked.inferred, inferred_graph(store))  # "kk-Latn" as written
     assert run.passes <= 8, "the schema in a few passes; then one derives, the next confirms"
     validation = validate_store(store, parse_files(rdf_files(paths.shapes)))
     assert validation.conforms, validation.text()
@@ -252,6 +254,7 @@ def test_rules_that_do_not_fire_on_our_data_agree_with_owlrl() -> None:
         (f"<{KZCN.Company}> <{OWL.equivalentClass}> <{SCHEMA.Corporation}> .", "equivalentClass"),
         (f"<{ID['country/china']}> <{OWL.sameAs}> <{ID['country/prc']}> .", "sameAs"),
         (f"<{ID['organization/baq-kz']}> <{KZCN.partner}> 'BAQ' .", "literal values"),
+        (f"<{ID['organization/baq-kz']}> a <{XSD.int}> .", "XMLSchema#int"),
     ],
 )
 def test_input_needing_other_owl_rules_is_refused(checked: Checked, extra, complaint) -> None:

@@ -212,8 +212,10 @@ RULES: tuple[Rule, ...] = (
 # Table 9: the rules on the schema alone, brought to their fixpoint before the others.
 SCHEMA_RULES = tuple(rule for rule in RULES if rule.name.startswith("scm-"))
 
-# Terms that trigger OWL 2 RL rules not in RULES. owl:Nothing as a type and the disjointness
-# terms only make owlrl report inconsistencies, but a build must not pass them silently either.
+# Terms that trigger OWL 2 RL rules not in RULES (checked by `_unsupported_terms`, with
+# owl:sameAs used as a subject, owl:Nothing anywhere as an object, and nodes typed with an XML
+# Schema datatype). The disjointness terms and owl:Nothing as a type only make owlrl report
+# inconsistencies, but a build must not pass them silently either.
 UNSUPPORTED_PREDICATES = (
     OWL.equivalentClass,
     OWL.equivalentProperty,
@@ -233,6 +235,7 @@ UNSUPPORTED_PREDICATES = (
     OWL.differentFrom,
     OWL.sourceIndividual,
 )
+PLAIN_LITERAL = "http://www.w3.org/1999/02/22-rdf-syntax-ns#PlainLiteral"
 UNSUPPORTED_TYPES = (
     OWL.TransitiveProperty,
     OWL.FunctionalProperty,
@@ -242,7 +245,6 @@ UNSUPPORTED_TYPES = (
     OWL.AllDisjointClasses,
     OWL.AllDisjointProperties,
     OWL.AllDifferent,
-    OWL.Nothing,
 )
 
 
@@ -406,15 +408,21 @@ def publish_derived(store: ox.Store, inferred: ox.NamedNode) -> int:
     Derived triples are never asserted ones (FILTER NOT EXISTS above), so only
     `is_worth_publishing` remains to check. Returns how many triples were derived.
     """
-    # Most derived triples are kept: copy them all inside the store, then take out the rest.
-    store.update(f"ADD <{DERIVED.value}> TO <{inferred.value}>")
     derived = 0
+    kept: list[ox.Quad] = []
     to_rdflib = TermConverter()
     for quad in store.quads_for_pattern(None, None, None, DERIVED):
         derived += 1
-        if not is_worth_publishing(to_rdflib.triple(quad)):
-            store.remove(ox.Quad(quad.subject, quad.predicate, quad.object, inferred))
+        if is_worth_publishing(to_rdflib.triple(quad)):
+            kept.append(ox.Quad(quad.subject, quad.predicate, quad.object, inferred))
+        if len(kept) == BATCH:  # a bounded list, whatever the size of the graph
+            store.extend(kept)
+            kept = []
+    store.extend(kept)
     return derived
+
+
+BATCH = 100_000
 
 
 def add_latin_labels(
@@ -478,10 +486,13 @@ def check_no_literal_subjects(store: ox.Store, asserted: Sequence[ox.NamedNode])
 def _unsupported_terms(store: ox.Store, asserted: Sequence[ox.NamedNode]) -> set[str]:
     predicates = " ".join(f"<{term}>" for term in UNSUPPORTED_PREDICATES)
     types = " ".join(f"<{term}>" for term in UNSUPPORTED_TYPES)
+    # A node typed with an XML Schema datatype gets owlrl's datatype subsumptions (dt-type*).
     query = f"""SELECT DISTINCT ?term WHERE {{
         {{ VALUES ?term {{ {predicates} }} ?s ?term ?o }}
         UNION {{ VALUES ?term {{ {types} }} ?s a ?term }}
         UNION {{ VALUES ?term {{ <{OWL.sameAs}> }} ?term ?p ?o }}
+        UNION {{ VALUES ?term {{ <{OWL.Nothing}> }} ?s ?p ?term }}
+        UNION {{ ?s a ?term FILTER (STRSTARTS(STR(?term), "{XSD}") || ?term = <{PLAIN_LITERAL}>) }}
     }}"""
     return {row["term"].value for row in store.query(query, default_graph=list(asserted))}
 
@@ -605,11 +616,21 @@ def infer_scalable(ontology: Graph, data: Graph) -> Graph:
     """reason.infer's result, computed by `materialize` in an in-memory Store."""
     store, to_ox = store_of(ontology, data)
     materialize(store)
-    to_rdflib = TermConverter(to_ox.blank_nodes_back(), to_ox.language_case)
-    inferred = Graph()
-    for quad in store.quads_for_pattern(None, None, None, INFERRED_GRAPH):
-        inferred.add(to_rdflib.triple(quad))
-    return inferred
+    return inferred_graph(store, TermConverter(to_ox.blank_nodes_back(), to_ox.language_case))
+
+
+def inferred_graph(
+    store: ox.Store,
+    to_rdflib: TermConverter | None = None,
+    inferred: ox.NamedNode = INFERRED_GRAPH,
+) -> Graph:
+    """The inferred graph of a Store as an rdflib Graph, for a pipeline that publishes rdflib
+    graphs (only the inferred triples are converted, not the asserted ones)."""
+    to_rdflib = to_rdflib or TermConverter()
+    graph = Graph()
+    for quad in store.quads_for_pattern(None, None, None, inferred):
+        graph.add(to_rdflib.triple(quad))
+    return graph
 
 
 def store_of(ontology: Graph, data: Graph) -> tuple[ox.Store, OxConverter]:
@@ -682,10 +703,26 @@ class TermConverter:
 
     def _literal(self, term: ox.Literal) -> Literal:
         if term.language:
-            return Literal(term.value, lang=self.language_case.get(term.language, term.language))
+            language = self.language_case.get(term.language) or bcp47_case(term.language)
+            return Literal(term.value, lang=language)
         if term.datatype.value == str(XSD.string):  # a plain "…" in Turtle; rdflib has no type
             return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+def bcp47_case(tag: str) -> str:
+    """A language tag in the case BCP 47 recommends (RFC 5646, 2.1.1): "kk-Latn", "zh-Hans",
+    "en-GB". pyoxigraph lowercases tags; rdflib keeps them as written, and our data writes
+    them this way, so this restores what the sources said."""
+    parts = tag.lower().split("-")
+    for index, part in enumerate(parts[1:], start=1):
+        if parts[index - 1] == "x" or len(parts[index - 1]) == 1:
+            break  # extensions and private use stay lowercase
+        if len(part) == 4 and part.isalpha():
+            parts[index] = part.title()
+        elif len(part) == 2 and part.isalpha():
+            parts[index] = part.upper()
+    return "-".join(parts)
 
 
 __all__ = [
@@ -701,6 +738,7 @@ __all__ = [
     "close",
     "drop_build_graphs",
     "infer_scalable",
+    "inferred_graph",
     "load_files",
     "materialize",
     "written_as_graph",
