@@ -10,21 +10,10 @@ from rdflib.compare import isomorphic
 from server.config import PACKAGE_ROOT
 from server.vocab import KZCN, ONTOLOGY_IRI
 
-from .test_ontology import CLASSES
+from .test_ontology import CLASSES, OBJECT_PROPERTIES
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-PROPERTIES = [
-    "party",
-    "partyTo",
-    "country",
-    "concerns",
-    "establishes",
-    "establishedBy",
-    "signedDuring",
-    "status",
-    "degreeLevel",
-    "partner",
-]
+PROPERTIES = OBJECT_PROPERTIES
 SOURCE = Graph().parse(PACKAGE_ROOT / "ontology" / "kzcn.ttl", format="turtle")
 
 
