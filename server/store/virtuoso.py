@@ -73,7 +73,12 @@ def free_port() -> int:
 
 
 def ini_text(
-    root: Path, sql_port: int, http_port: int, allowed: Iterable[Path], max_seconds: int
+    root: Path,
+    sql_port: int,
+    http_port: int,
+    allowed: Iterable[Path],
+    max_seconds: int,
+    buffers: int = 10_000,
 ) -> str:
     dirs = ", ".join(str(path) for path in (root, *allowed, DEBIAN_SHARE / "vad"))
     return f"""\
@@ -106,8 +111,9 @@ CaseMode = 2
 ; The bulk loader reads only from these directories.
 DirsAllowed = {dirs}
 AllowOSCalls = 0
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
+; 8 KiB pages: 10,000 is 80 MiB, enough for the real graph; large graphs ask for more.
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {buffers * 3 // 4}
 VADInstallDir = {DEBIAN_SHARE}/vad/
 
 [HTTPServer]
@@ -150,12 +156,14 @@ class Virtuoso:
         *,
         start_timeout: float = 90.0,
         max_query_seconds: int = 60,
+        buffers: int = 10_000,
     ) -> None:
         self.server_binary, self.isql_binary = binary(SERVER_BINARY), binary(ISQL_BINARY)
         self.root = Path(tempfile.mkdtemp(prefix="kzcn-virtuoso-"))
         self.allowed = [Path(path).resolve() for path in allowed_dirs]
         self.sql_port, self.http_port = free_port(), free_port()
         self.start_timeout, self.max_query_seconds = start_timeout, max_query_seconds
+        self.buffers = buffers
         self.process: subprocess.Popen[bytes] | None = None
         self.ini = self.root / "virtuoso.ini"
         self.log = self.root / "virtuoso.log"
@@ -192,7 +200,12 @@ class Virtuoso:
             return
         self.ini.write_text(
             ini_text(
-                self.root, self.sql_port, self.http_port, self.allowed, self.max_query_seconds
+                self.root,
+                self.sql_port,
+                self.http_port,
+                self.allowed,
+                self.max_query_seconds,
+                self.buffers,
             ),
             encoding="utf-8",
         )
