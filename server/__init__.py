@@ -11,31 +11,33 @@ from .config import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The Flask application factory: one store, one cache, one blueprint per concern."""
-    from . import example_pages, ops, release, security
+    """The Flask application factory: one current release, one cache, one blueprint per
+    concern."""
+    from . import example_pages, ops, security
     from .cache import LruCache
-    from .examples import RELEASE_FOLDER, load_examples
+    from .current_release import EXTENSION, CurrentRelease, PinnedExamples, PinRelease
     from .fastpath import ResponseCache
     from .pages import classes, dumps, errors, home, languages, ontology_docs, resources
     from .search import views as search_views
     from .sparql.service import QueryService
     from .sparql.views import blueprint as sparql_blueprint
-    from .store import open_store
 
     settings = settings or Settings.from_env()
-    current = release.current(settings.build_dir)
     app = Flask(__name__)
-    store = open_store(settings.store_url, current, settings.query_workers)
-    app.extensions["kzcn_queries"] = QueryService(store, LruCache(settings.cache_bytes), settings)
     app.config.update(
         KZCN_SETTINGS=settings,
-        KZCN_RELEASE=current,
         # Form-encoded queries grow up to 3× when percent-encoded.
         MAX_CONTENT_LENGTH=4 * settings.max_query_bytes,
     )
-    app.extensions["kzcn_examples"] = {
-        e.name: e for e in load_examples(current.path / RELEASE_FOLDER)
-    }
+    # The release in use changes when a new one is published (current_release.py). A request
+    # reads its own through current_release.served(); KZCN_RELEASE is the current one, for
+    # code outside requests.
+    holder = CurrentRelease(settings, lambda served: app.config.update(KZCN_RELEASE=served.release))
+    app.extensions[EXTENSION] = holder
+    app.extensions["kzcn_queries"] = QueryService(
+        holder.pinned, LruCache(settings.cache_bytes), settings
+    )
+    app.extensions["kzcn_examples"] = PinnedExamples(holder)
     app.register_blueprint(sparql_blueprint)
     app.register_blueprint(example_pages.blueprint)
     app.register_blueprint(home.blueprint)
@@ -48,8 +50,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     metrics = ops.init_app(app)
-    # Outermost first: every request is logged and counted, repeats are answered from memory.
+    # Outermost first: every request is logged and counted, pinned to one release, and
+    # repeats are answered from memory.
     fast = ResponseCache(app.wsgi_app, settings.cache_bytes)
     app.extensions["kzcn_fastpath"] = fast
-    app.wsgi_app = ops.AccessLog(fast, metrics)  # type: ignore[method-assign]
+    app.wsgi_app = ops.AccessLog(PinRelease(fast, holder), metrics)  # type: ignore[method-assign]
     return app

@@ -1,7 +1,8 @@
 """The `kzcn-kg` command line.
 
 Exit codes: 0 success; 1 the data does not conform (SHACL, integrity or source check);
-2 usage error; 3 an input cannot be read or parsed.
+2 usage error; 3 an input cannot be read or parsed, or uses what the chosen engine cannot
+handle (the scalable engine refuses OWL or SHACL it does not implement).
 """
 
 import argparse
@@ -11,7 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .build.pipeline import ValidationFailed, build, check
+from .build.pipeline import (
+    ENGINES,
+    UnknownEngine,
+    ValidationFailed,
+    build,
+    check,
+    default_engine,
+)
+from .build.rules import UnsupportedVocabulary
+from .build.shacl_sparql import UnsupportedShape
 from .build.source_check import article_file, check_source
 from .build.sources import SourceError, load_sources
 from .config import Settings, paths_from_env
@@ -30,6 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ExampleError as error:
         print(f"error: {error}", file=sys.stderr)
         return UNREADABLE
+    except (UnsupportedVocabulary, UnsupportedShape) as error:
+        name = getattr(args, "engine", None) or "chosen"
+        print(f"error: the {name} engine cannot build this input: {error}", file=sys.stderr)
+        return UNREADABLE
+    except UnknownEngine as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE
     except ValidationFailed as failure:
         print(failure.validation.text(), file=sys.stderr)
         return NOT_CONFORMING
@@ -50,18 +67,21 @@ def parser() -> argparse.ArgumentParser:
         help="where releases are written (default: $KZCN_BUILD_DIR or ROOT/build)",
     )
     commands = top.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    add(
-        commands,
-        "build",
-        run_build,
-        "parse, reason, validate and publish a release into the build folder (atomically)",
-    )
-    add(
-        commands,
-        "validate",
-        run_validate,
-        "parse, reason and validate; print the report; write nothing",
-    )
+    for command in (
+        add(
+            commands,
+            "build",
+            run_build,
+            "parse, reason, validate and publish a release into the build folder (atomically)",
+        ),
+        add(
+            commands,
+            "validate",
+            run_validate,
+            "parse, reason and validate; print the report; write nothing",
+        ),
+    ):
+        add_engine(command)
     add_serve(commands)
     add_query(commands)
     source = add(
@@ -72,6 +92,17 @@ def parser() -> argparse.ArgumentParser:
     )
     source.add_argument("path", type=Path, help="the article (.txt) or a folder holding it")
     return top
+
+
+def add_engine(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="reference: rdflib, owlrl and pyshacl (up to ~10^5 triples); scalable: "
+        "inside an Oxigraph store, for millions of triples "
+        "(default: $KZCN_ENGINE or reference)",
+    )
 
 
 def add_serve(commands: argparse._SubParsersAction) -> None:
@@ -149,20 +180,27 @@ def add(
 
 
 def run_build(args: argparse.Namespace) -> int:
-    built = build(paths_from_env(args.root, args.build_dir))
+    built = build(paths_from_env(args.root, args.build_dir), engine(args))
     checked = built.checked
     print(
-        f"built release {built.release.name} (dataset version {checked.sources.version}): "
-        f"{len(checked.sources.data)} asserted, {len(checked.inferred)} inferred triples"
+        f"built release {built.release.name} (dataset version {checked.version}): "
+        f"{checked.asserted_triples} asserted, {checked.inferred_triples} inferred triples"
     )
     print("  " + ", ".join(f"{step} {sec:.2f} s" for step, sec in checked.seconds.items()))
     return OK
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    checked = check(paths_from_env(args.root, args.build_dir))
+    checked = check(paths_from_env(args.root, args.build_dir), engine(args))
     print(checked.validation.text())
     return OK if checked.validation.conforms else NOT_CONFORMING
+
+
+def engine(args: argparse.Namespace) -> str:
+    """--engine, else $KZCN_ENGINE, else the reference engine; remembered for error messages."""
+    if getattr(args, "engine", None) is None:
+        args.engine = default_engine()
+    return args.engine
 
 
 def env(name: str, fallback: str) -> str:
@@ -170,13 +208,22 @@ def env(name: str, fallback: str) -> str:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from . import release, serve
+    from . import current_release, release, serve
 
     settings = Settings.from_env(paths_from_env(args.root, args.build_dir).build_dir)
     overrides = {"query_timeout": args.query_timeout, "public_base": args.public_base}
     settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
     try:
-        release.current(settings.build_dir)
+        # Read, checked and opened as each web worker will, then closed: a broken release
+        # is refused here, with one message, rather than by every worker after the fork.
+        current_release.CurrentRelease(settings).close()
+    except release.ReleaseBroken as broken:
+        # Never half a graph, and never silently rebuilt over: say what is wrong and stop.
+        print(
+            f"error: not serving: {broken} Run `kzcn-kg build` to publish a new release.",
+            file=sys.stderr,
+        )
+        return UNREADABLE
     except release.ReleaseMissing as missing:
         print(f"{missing} Building now.", file=sys.stderr)
         run_build(args)

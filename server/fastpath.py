@@ -1,14 +1,17 @@
 """Repeat GET requests answered before Flask: a WSGI middleware holding whole responses.
 
-A query's answer depends only on the request line and its Accept header (the dataset of a
-running release never changes), so once a view has marked a response as shareable, the same
-request is answered from here in a few microseconds — Python's web stack stays off the hot
-path. Conditional requests are honoured: a matching If-None-Match gets a 304."""
+A query's answer depends only on the dataset version, the request line and its Accept header,
+so once a view has marked a response as shareable, the same request for the same release is
+answered from here in a few microseconds — Python's web stack stays off the hot path. The
+version is that of the release the request is pinned to (current_release.py): after a switch,
+the old release's responses are never replayed, they age out. Conditional requests are
+honoured: a matching If-None-Match gets a 304."""
 
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .cache import LruCache
+from .current_release import PINNED
 
 # A view sets this in the WSGI environ to let its 200 response be replayed.
 SHAREABLE = "kzcn.shareable"
@@ -21,12 +24,14 @@ Entry = tuple[str, Headers, bytes, str]  # status, headers, body, ETag
 class ResponseCache:
     def __init__(self, app: Callable[..., Iterable[bytes]], max_bytes: int) -> None:
         self.app = app
-        self.cache: LruCache[tuple[str, str, str], Entry] = LruCache(max_bytes)
+        self.cache: LruCache[tuple[str, str, str, str], Entry] = LruCache(max_bytes)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "GET":
             return self.app(environ, start_response)
+        pinned = environ.get(PINNED)
         key = (
+            pinned.version if pinned is not None else "",
             environ.get("PATH_INFO", ""),
             environ.get("QUERY_STRING", ""),
             environ.get("HTTP_ACCEPT", ""),
@@ -37,7 +42,7 @@ class ResponseCache:
         return self.record(key, environ, start_response)
 
     def record(
-        self, key: tuple[str, str, str], environ: dict[str, Any], start_response: StartResponse
+        self, key: tuple[str, str, str, str], environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         seen: list[tuple[str, Headers]] = []
 

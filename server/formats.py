@@ -46,8 +46,10 @@ GRAPH_FORMATS: tuple[Format, ...] = (
 
 
 def by_name(formats: tuple[Format, ...], name: str) -> Format | None:
-    """`?format=` takes a short name (json, ttl…) or a media type."""
-    name = name.strip().lower()
+    """`?format=` takes a short name (json, ttl…) or a media type. Only spaces and tabs
+    around it are forgiven: a name that matched after dropping a line break would carry
+    that line break on into a header (a download's file name)."""
+    name = name.strip(" \t").lower()
     return next((f for f in formats if name == f.name or f.matches(name)), None)
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app
 
+from .current_release import EXTENSION, served
+
 log = logging.getLogger("kzcn.access")
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -126,16 +128,19 @@ class AccessLog:
 def init_app(app: Flask) -> Metrics:
     """Register /healthz and /metrics; return the metrics for the access-log middleware."""
     metrics = Metrics()
-    if not log.handlers:
+    # One handler for the service's own lines: the access log and events such as a release
+    # switch (logger "kzcn.release").
+    service_log = logging.getLogger("kzcn")
+    if not service_log.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
+        service_log.addHandler(handler)
+        service_log.setLevel(logging.INFO)
+        service_log.propagate = False
 
     @app.get("/healthz")
     def healthz() -> Response:
-        release = current_app.config["KZCN_RELEASE"]
+        release = served().release
         body = {
             "status": "ok",
             "version": release.version,
@@ -148,6 +153,7 @@ def init_app(app: Flask) -> Metrics:
     def metrics_page() -> Response:
         service = current_app.extensions["kzcn_queries"]
         fast = current_app.extensions["kzcn_fastpath"].cache
+        holder = current_app.extensions[EXTENSION]
         lines = [
             *metrics.lines(),
             "# TYPE kzcn_cache_hits_total counter",
@@ -161,7 +167,7 @@ def init_app(app: Flask) -> Metrics:
             f'kzcn_cache_bytes{{cache="answers"}} {service.cache.size}',
             *(
                 f"# TYPE {name} counter\n{name} {value}"
-                for name, value in service.store.counters().items()
+                for name, value in holder.counters().items()
             ),
         ]
         return Response(

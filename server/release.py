@@ -48,6 +48,7 @@ METADATA_TURTLE = "metadata.ttl"
 REPORT_TURTLE = "validation-report.ttl"
 MANIFEST_JSON = "manifest.json"
 STORE_DIR = "store"  # the pyoxigraph store: a directory, not a downloadable file
+CURRENT_LINK = "current"  # build_dir/current -> releases/<version>-<n>
 
 # The single list of release files: the publisher writes exactly these and the server lists
 # its downloads from here.
@@ -117,6 +118,11 @@ class ReleaseMissing(Exception):
     """No usable release: the server must not start on half a graph."""
 
 
+class ReleaseBroken(ReleaseMissing):
+    """A release is there but unusable (corrupt or incomplete). Unlike a missing one it is
+    not silently rebuilt over: whatever broke it deserves a look first."""
+
+
 @dataclass(frozen=True)
 class Release:
     path: Path
@@ -131,16 +137,60 @@ class Release:
         return self.path / str(self.manifest.get("store", STORE_DIR))
 
 
+def link_target(build_dir: Path) -> str | None:
+    """Where `build_dir/current` points (None if there is no link): one readlink, cheap
+    enough to ask often, which is how a running server notices a new release."""
+    try:
+        return os.readlink(build_dir / CURRENT_LINK)
+    except OSError:
+        return None
+
+
 def current(build_dir: Path) -> Release:
-    link = build_dir / "current"
-    if not link.is_symlink():
+    return read(build_dir, link_target(build_dir))
+
+
+def read(build_dir: Path, target: str | None) -> Release:
+    """The release `current` points at, checked cheaply (no file is read but the manifest)."""
+    if target is None:
         raise ReleaseMissing(f"No release in {build_dir}: run `kzcn-kg build` first.")
-    path = (build_dir / os.readlink(link)).resolve()
+    path = (build_dir / target).resolve()
+    if not path.is_dir():
+        raise ReleaseBroken(f"{build_dir / CURRENT_LINK} points to {path}, which does not exist.")
     try:
         manifest = json.loads((path / MANIFEST_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ReleaseMissing(f"The release {path} has no readable manifest.json: {error}") from None
+        raise ReleaseBroken(f"The release {path} has no readable manifest.json: {error}") from None
+    if not isinstance(manifest, dict) or "version" not in manifest:
+        raise ReleaseBroken(f"The release {path} has a manifest.json without a version.")
     release = Release(path, manifest)
-    if "version" not in manifest or not release.store_path.is_dir():
-        raise ReleaseMissing(f"The release {path} is incomplete (no version or no store).")
+    if not release.store_path.is_dir():
+        raise ReleaseBroken(f"The release {path} has no store directory ({release.store_path}).")
     return release
+
+
+def verify_files(release: Release) -> None:
+    """Every file the manifest lists is there with its size. Checksums are not recomputed:
+    that would cost a full read of every dump at each start."""
+    for name, entry in release.manifest.get("files", {}).items():
+        path = release.path / name
+        size = path.stat().st_size if path.is_file() else None
+        if size is None:
+            raise ReleaseBroken(
+                f"The release {release.path} lacks {name}, which its manifest lists."
+            )
+        if size != entry.get("bytes"):
+            raise ReleaseBroken(
+                f"The release {release.path} has {name} of {size} bytes; "
+                f"its manifest says {entry.get('bytes')}."
+            )
+
+
+def graph_checks(release: Release) -> list[tuple[str, str]]:
+    """(graph name, ASK query) for every graph the manifest counts triples in: the store
+    must hold each, or it is half a graph."""
+    return [
+        (name, f"ASK {{ GRAPH <{graph['iri']}> {{ ?s ?p ?o }} }}")
+        for name, graph in release.manifest.get("graphs", {}).items()
+        if graph.get("triples")
+    ]

@@ -32,7 +32,11 @@ def wait_until_up(base: str, process: subprocess.Popen, seconds: float = 60) -> 
     raise AssertionError("the server did not come up")
 
 
-def start(build_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
+def start(
+    build_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """`kzcn-kg serve` with one web worker and two query workers; `env` adds settings
+    (e.g. KZCN_STORE)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -51,7 +55,7 @@ def start(build_dir: Path, *extra: str) -> tuple[subprocess.Popen, str]:
             *extra,
         ],
         cwd=PACKAGE_ROOT,
-        env={**os.environ, "KZCN_QUERY_WORKERS": "2"},
+        env={**os.environ, "KZCN_QUERY_WORKERS": "2", **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,

@@ -2,11 +2,11 @@
 naming the node and the rule."""
 
 import pytest
-from rdflib import Graph, Literal, namespace
+from rdflib import RDF, Graph, Literal, namespace
 from rdflib.namespace import PROV, RDFS, SKOS
 
-from server.build.validate import validate
-from server.vocab import ID, KZCN
+from server.build.validate import first_to_fix, validate
+from server.vocab import ID, KZCN, SCHEMA
 
 from .conftest import edit
 
@@ -84,6 +84,18 @@ BREAKS = [
         add(ALT, RDFS.label, Literal("ALT University")),
         "inst:alt-university rdfs:label: Every rdfs:label carries a language tag",
         "kzsh:LanguageTaggedShape sh:DatatypeConstraintComponent",
+    ),
+    (
+        "label tagged kz (the country code) instead of kk (the language)",
+        add(ALT, RDFS.label, Literal("ALT университеті", lang="kz")),
+        "inst:alt-university rdfs:label: Every rdfs:label carries a language tag: kk, en, ru",
+        "kzsh:LanguageTaggedShape sh:LanguageInConstraintComponent",
+    ),
+    (
+        "mention text in another language than the article's",
+        add(ALT, KZCN.mentionText, Literal("ALT University", lang="en")),
+        "inst:alt-university kzcn:mentionText: Every kzcn:mentionText carries the article's",
+        "kzsh:LanguageTaggedShape sh:LanguageInConstraintComponent",
     ),
     (
         "asserted partner",
@@ -175,8 +187,54 @@ BREAKS = [
 ]
 
 
+# The closed vocabulary (validate.vocabulary_problems): checked by validate.py only.
+VOCABULARY_BREAKS = [
+    (
+        "misspelt property of another vocabulary",
+        add(ALT, SKOS.altLable, Literal("ALT", lang="en")),
+        "skos:altLable is used as a property (by inst:alt-university) but declared as one "
+        "neither in ontology/ nor in shapes/vocabulary.ttl",
+        "kzcn:UndeclaredProperty",
+    ),
+    (
+        "class of another vocabulary nobody declared",
+        add(ALT, RDF.type, SCHEMA.CollegeOrUniversity),
+        "schema:CollegeOrUniversity is used as a class (by inst:alt-university)",
+        "kzcn:UndeclaredClass",
+    ),
+    (
+        "a property of ours as a class",
+        add(ALT, RDF.type, KZCN.country),
+        "kzcn:country is used as a class (by inst:alt-university)",
+        "kzcn:UndeclaredClass",
+    ),
+    (
+        "a class of ours as a property",
+        add(ALT, KZCN.Country, CHINA),
+        "kzcn:Country is used as a property (by inst:alt-university)",
+        "kzcn:UndeclaredProperty",
+    ),
+    (
+        "a literal for an object property",
+        add(AITU_MEMO, KZCN.party, Literal("TUS-Holdings")),
+        "agreement:aitu-tus-holdings-memorandum kzcn:party: takes an IRI (an owl:ObjectProperty),"
+        " not the literal 'TUS-Holdings'",
+        "kzcn:LiteralForObjectProperty",
+    ),
+    (
+        "an IRI for a datatype property",
+        add(ALT, KZCN.mentionText, ID["organization/tus-holdings"]),
+        "inst:alt-university kzcn:mentionText: takes a literal (an owl:DatatypeProperty), "
+        "not inst:tus-holdings",
+        "kzcn:ResourceForDatatypeProperty",
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("change", "expected", "rule"), [b[1:] for b in BREAKS], ids=[b[0] for b in BREAKS]
+    ("change", "expected", "rule"),
+    [b[1:] for b in BREAKS + VOCABULARY_BREAKS],
+    ids=[b[0] for b in BREAKS + VOCABULARY_BREAKS],
 )
 def test_each_shape_catches_its_break(checked, change, expected, rule):
     problems = problems_after(checked, change)
@@ -198,3 +256,74 @@ def test_the_cli_refuses_to_build_invalid_data(project_copy, capsys):
     err = capsys.readouterr().err
     assert "inst:alt-university kzcn:partner" in err
     assert not (project_copy.build_dir / "current").exists()
+
+
+def test_a_vocabulary_that_declares_nothing_leaves_other_vocabularies_open(checked):
+    """Only shapes/vocabulary.ttl closes other vocabularies; kzcn: is closed by the ontology."""
+    data = Graph() + checked.sources.data
+    data.add((ALT, SKOS.altLable, Literal("ALT", lang="en")))
+    data.add((ALT, KZCN.Country, CHINA))
+    shapes = Graph()
+    for triple in checked.sources.shapes:
+        if triple[1] != RDF.type or triple[2] not in (RDF.Property, RDFS.Class):
+            shapes.add(triple)
+    problems = [str(p) for p in validate(checked.sources.ontology, data, shapes).problems]
+    assert not [p for p in problems if "skos:altLable" in p]
+    assert [p for p in problems if "kzcn:Country is used as a property" in p]
+
+
+def shown(checked, change) -> list[str]:
+    """The problem lines of the report the CLI prints."""
+    data = Graph() + checked.sources.data
+    change(data)
+    validation = validate(checked.sources.ontology, data, checked.sources.shapes)
+    return validation.text().splitlines()
+
+
+def test_a_label_that_lost_its_tag_is_reported_once(checked):
+    """Untagged, it is also a missing English label: that follows, and is held back."""
+    lines = shown(checked, replace_label(ALT, "en", Literal("ALT University")))
+    assert lines[0] == (
+        "Does not conform: 1 problem(s) (1 more may follow from these: they are listed once "
+        "these are fixed)."
+    )
+    assert lines[1:] == [
+        "  Violation: inst:alt-university rdfs:label: Every rdfs:label carries a language tag: "
+        "kk, en, ru or zh-Hans. [kzsh:LanguageTaggedShape sh:DatatypeConstraintComponent]"
+    ]
+
+
+def test_what_is_held_back_is_listed_once_the_first_problem_is_fixed(checked):
+    untagged = shown(checked, replace_label(ALT, "en", Literal("ALT University")))
+    assert "English" not in "\n".join(untagged)
+    lines = shown(checked, replace_label(ALT, "en", None))  # the tagless label removed
+    assert lines[0] == "Does not conform: 1 problem(s)."
+    assert "inst:alt-university rdfs:label: Needs exactly one English rdfs:label" in lines[1]
+
+
+def test_a_dangling_reference_hides_the_shapes_it_breaks(checked):
+    """A misspelt country is dangling; that it is no kzcn:Country follows from it."""
+
+    def misspell(data: Graph) -> None:
+        data.set((ALT, KZCN.country, ID["country/kazakstan"]))
+
+    data = Graph() + checked.sources.data
+    misspell(data)
+    problems = validate(checked.sources.ontology, data, checked.sources.shapes).problems
+    assert any("sh:ClassConstraintComponent" in p.rule for p in problems)
+    assert [str(p) for p in first_to_fix(problems)] == [
+        "Violation: country:kazakstan is referred to in data/ but described nowhere "
+        "[kzcn:DanglingReference]"
+    ]
+    assert len(shown(checked, misspell)) == 2
+
+
+def test_independent_problems_are_all_shown(checked):
+    def two_mistakes(data: Graph) -> None:
+        data.remove((ALT, KZCN.country, None))
+        data.remove((AITU_MEMO, KZCN.status, None))
+
+    lines = shown(checked, two_mistakes)
+    assert lines[0] == "Does not conform: 2 problem(s)."
+    assert "inst:alt-university kzcn:country:" in lines[1]
+    assert "agreement:aitu-tus-holdings-memorandum kzcn:status:" in lines[2]

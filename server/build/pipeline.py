@@ -2,6 +2,11 @@
 
 Each step is its own module; this one only runs them in order, times them, and stops at the
 first step that fails, so a broken input never reaches build/ (the previous release stays).
+
+Two engines run the same steps and publish the same files: "reference" (rdflib, owlrl,
+pyshacl; every triple a Python object, fine up to ~10^5 triples) and "scalable" (scalable.py:
+an Oxigraph store, OWL RL and SHACL as SPARQL, sorted files; 10^7 triples). The reference is
+the default, and the yardstick the scalable engine is tested against.
 """
 
 import datetime as dt
@@ -11,18 +16,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from rdflib import Graph
 
 from ..config import Paths
 from ..examples import RELEASE_FOLDER, load_examples
+from . import scalable
 from .publish import publish
 from .reason import infer
+from .scalable import StoreChecked
 from .sources import Sources, load_sources
 from .validate import Validation, validate
 
 T = TypeVar("T")
+Engine = Literal["reference", "scalable"]
+ENGINES: tuple[Engine, ...] = ("reference", "scalable")
+
+
+class UnknownEngine(ValueError):
+    """$KZCN_ENGINE names no engine."""
 
 
 class ValidationFailed(Exception):
@@ -33,21 +46,44 @@ class ValidationFailed(Exception):
 
 @dataclass
 class Checked:
-    """The outcome of parse → reason → validate, before anything is written."""
+    """The outcome of parse → reason → validate by the reference engine, before anything is
+    written."""
 
     sources: Sources
     inferred: Graph
     validation: Validation
     seconds: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def version(self) -> str:
+        return self.sources.version
+
+    @property
+    def asserted_triples(self) -> int:
+        return len(self.sources.data)
+
+    @property
+    def inferred_triples(self) -> int:
+        return len(self.inferred)
+
 
 @dataclass
 class Built:
-    checked: Checked
+    checked: Checked | StoreChecked
     release: Path
 
 
-def check(paths: Paths) -> Checked:
+def default_engine() -> Engine:
+    """$KZCN_ENGINE if set, else the reference engine."""
+    engine = os.environ.get("KZCN_ENGINE") or "reference"
+    if engine not in ENGINES:
+        raise UnknownEngine(f"KZCN_ENGINE={engine!r}: expected one of {', '.join(ENGINES)}")
+    return engine  # type: ignore[return-value]
+
+
+def check(paths: Paths, engine: Engine = "reference") -> Checked | StoreChecked:
+    if engine == "scalable":
+        return scalable.check(paths, timed)
     seconds: dict[str, float] = {}
     sources = timed(seconds, "parse", lambda: load_sources(paths))
     inferred = timed(seconds, "reason", lambda: infer(sources.ontology, sources.data))
@@ -57,33 +93,42 @@ def check(paths: Paths) -> Checked:
     return Checked(sources, inferred, validation, seconds)
 
 
-def build(paths: Paths) -> Built:
+def build(paths: Paths, engine: Engine = "reference") -> Built:
     """Check the inputs and, only if they conform, publish a new release atomically."""
-    checked = check(paths)
-    if not checked.validation.conforms:
-        raise ValidationFailed(checked.validation)
     examples = {
         f"{RELEASE_FOLDER}/{example.name}.rq": example.text.encode("utf-8")
         for example in load_examples(paths.queries)
     }
+    created = build_date(paths.root)
+    if engine == "scalable":
+        checked, release = scalable.build(paths, created, examples, timed, require_conformance)
+        return Built(checked, release)
+    reference = check(paths)
+    assert isinstance(reference, Checked)
+    require_conformance(reference.validation)
     graphs = {
-        "ontology": checked.sources.ontology,
-        "data": checked.sources.data,
-        "inferred": checked.inferred,
+        "ontology": reference.sources.ontology,
+        "data": reference.sources.data,
+        "inferred": reference.inferred,
     }
     release = timed(
-        checked.seconds,
+        reference.seconds,
         "publish",
         lambda: publish(
             paths.build_dir,
             graphs,
-            checked.validation.report,
-            checked.sources.version,
-            build_date(paths.root),
+            reference.validation.report,
+            reference.version,
+            created,
             examples,
         ),
     )
-    return Built(checked, release)
+    return Built(reference, release)
+
+
+def require_conformance(validation: Validation) -> None:
+    if not validation.conforms:
+        raise ValidationFailed(validation)
 
 
 def timed(seconds: dict[str, float], step: str, run: Callable[[], T]) -> T:

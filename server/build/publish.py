@@ -10,15 +10,19 @@ Every file except the store is byte-identical for the same input graphs, version
 That is why nothing here relies on rdflib's serializers: rdflib sorts with Python
 comparisons that tie on literals with equal values ("1"^^xsd:integer, "01"^^xsd:integer,
 "1.0"^^xsd:decimal), so its Turtle follows insertion order, which upstream steps derive
-from set iteration (hash-seed dependent). Instead every graph becomes a sorted list of
-canonical N-Triples lines (pyoxigraph), and all formats are written from those lines.
+from set iteration (hash-seed dependent). Instead every graph becomes sorted canonical N-Triples
+lines (pyoxigraph), and all formats are written from those lines by one writer
+(`write_release`), whichever engine built them: the reference build turns its rdflib graphs
+into lines in memory (`publish`); the scalable build (scalable.py) has them sorted on disk.
+Every file is written piece by piece from those lines, so memory does not grow with the
+graph (the JSON-LD nodes, sorted by @id, go through lines.sort_unique as well).
 """
 
 from __future__ import annotations
 
 import gc
-import gzip
 import hashlib
+import heapq
 import json
 import logging
 import os
@@ -26,7 +30,8 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -40,6 +45,7 @@ import rdflib
 from rdflib.namespace import RDF, XSD
 from rdflib.term import BNode, Node, URIRef
 
+from server.build.lines import LineList, SortedLines, keep_sorted, merge_unique, sort_unique
 from server.build.metadata import UnionStats, describe, split_iri
 from server.release import (
     MANIFEST_JSON,
@@ -58,7 +64,14 @@ from server.release import (
 )
 from server.vocab import GRAPHS, PREFIXES
 
-__all__ = ["RELEASE_FILES", "ReleaseFile", "current_release", "publish"]
+__all__ = [
+    "RELEASE_FILES",
+    "ReleaseFile",
+    "current_release",
+    "publish",
+    "staged_release",
+    "write_release",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +86,7 @@ _PREFIX_OF = {namespace: prefix for prefix, namespace in PREFIXES.items()}
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
 _INDENT = "    "
 _LINE_WIDTH = 100
+WORKDIR = ".work"  # inside a staged release: sort files and the like, never published
 
 Lines = list[bytes]  # sorted canonical N-Triples lines, each ending in " .\n"
 OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -104,28 +118,59 @@ def publish(
     created: date,
     extras: Mapping[str, bytes] | None = None,
 ) -> Path:
-    """Write a release, make it current and prune old ones; returns the release directory.
+    """Write a release of rdflib graphs, make it current and prune old ones; returns the
+    release directory.
 
     Until `current` is swapped, any failure removes what was written and leaves the previous
     release current.
     """
-    _check_inputs(graphs, version)
+    if set(graphs) != set(UNION_GRAPHS):
+        raise ValueError(f"expected graphs {sorted(UNION_GRAPHS)}, got {sorted(graphs)}")
+    with staged_release(build_dir, version) as staged, _cyclic_gc_paused():
+        content = _canonical_lines([graphs[name] for name in UNION_GRAPHS])
+        lines = {name: LineList(graph) for name, graph in zip(UNION_GRAPHS, content, strict=True)}
+        write_release(staged.directory, lines, report, version, created, extras or {}, _load_store)
+    return staged.release
+
+
+@dataclass
+class Staged:
+    """A release being written (`directory`), and where it went once published (`release`)."""
+
+    directory: Path
+    release: Path | None = None
+
+    @property
+    def workdir(self) -> Path:
+        """Scratch space on the release's own disk, removed before the release is renamed."""
+        path = self.directory / WORKDIR
+        path.mkdir(exist_ok=True)
+        return path
+
+
+@contextmanager
+def staged_release(build_dir: Path, version: str) -> Iterator[Staged]:
+    """A temporary release directory to write into; on leaving the block without an error it
+    becomes `releases/<version>-<n>` and `current` points to it, on an error it is removed."""
+    if not _SAFE_VERSION.fullmatch(version):
+        raise ValueError(f"version {version!r} is not usable as a directory name")
     releases = build_dir / RELEASES_DIR
     releases.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=".tmp-", dir=releases))
+    staged = Staged(Path(tempfile.mkdtemp(prefix=".tmp-", dir=releases)))
+    where = staged.directory
     try:
-        staged.chmod(0o755)  # mkdtemp makes it 0700; the server may run as another user
-        with _cyclic_gc_paused():
-            _write_release(staged, graphs, report, version, created, extras or {})
-        staged = _rename_into_place(staged, _next_release_dir(releases, version))
+        where.chmod(0o755)  # mkdtemp makes it 0700; the server may run as another user
+        yield staged
+        shutil.rmtree(where / WORKDIR, ignore_errors=True)
+        where = _rename_into_place(where, _next_release_dir(releases, version))
         previous = current_release(build_dir)
-        _point_current(build_dir, staged)
+        _point_current(build_dir, where)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        shutil.rmtree(where, ignore_errors=True)
         raise
+    staged.release = where
     # Keep the previous release: a running server may still have its store open.
-    _prune(releases, keep={staged.name} | ({previous.name} if previous else set()))
-    return staged
+    _prune(releases, keep={where.name} | ({previous.name} if previous else set()))
 
 
 @contextmanager
@@ -140,13 +185,6 @@ def _cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _check_inputs(graphs: Mapping[str, rdflib.Graph], version: str) -> None:
-    if set(graphs) != set(UNION_GRAPHS):
-        raise ValueError(f"expected graphs {sorted(UNION_GRAPHS)}, got {sorted(graphs)}")
-    if not _SAFE_VERSION.fullmatch(version):
-        raise ValueError(f"version {version!r} is not usable as a directory name")
 
 
 def _next_release_dir(releases: Path, version: str) -> Path:
@@ -190,65 +228,95 @@ def _prune(releases: Path, keep: set[str]) -> None:
 
 # --------------------------------------------------------------------------- release files
 
+# Given the N-Quads file of the release and the metadata graph's lines, leaves the release's
+# Oxigraph store in place (loaded from the N-Quads, or the build's own store completed).
+FinishStore = Callable[[Path, Path, SortedLines], None]
 
-def _write_release(
+
+def write_release(
     directory: Path,
-    graphs: Mapping[str, rdflib.Graph],
+    content: Mapping[str, SortedLines],
     report: rdflib.Graph,
     version: str,
     created: date,
     extras: Mapping[str, bytes],
+    finish_store: FinishStore,
 ) -> None:
+    """Write every release file into `directory` from the sorted canonical N-Triples lines of
+    each graph of UNION_GRAPHS (the one writer of both build engines)."""
+    workdir = directory / WORKDIR
+    workdir.mkdir(exist_ok=True)
     for relative, data in sorted(extras.items()):  # e.g. the example queries, as they are
         (directory / relative).parent.mkdir(parents=True, exist_ok=True)
         _write(directory / relative, data)
-    content = _canonical_lines([graphs[name] for name in UNION_GRAPHS])
-    named = dict(zip(UNION_GRAPHS, content, strict=True))
-    union = sorted(set().union(*content))
-    digests = _write_union_dumps(directory, union)
+    union = keep_sorted(merge_unique(content[name] for name in UNION_GRAPHS), workdir, "union")
+    digests = _write_union_dumps(directory, union, workdir)
     (report_lines,) = _canonical_lines([report])
-    digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, _turtle(report_lines))
-    stats = UnionStats.count(union, {name: len(lines) for name, lines in named.items()})
+    digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, _turtle(LineList(report_lines)))
+    stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
     dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
-    named["metadata"] = _metadata_lines(describe(stats, dumps, version, created))
+    metadata = LineList(_metadata_lines(describe(stats, dumps, version, created)))
+    named = {**{name: content[name] for name in UNION_GRAPHS}, "metadata": metadata}
     digests |= _write_dataset_dumps(directory, named)
+    finish_store(directory / STORE_DIR, directory / NQUADS, named["metadata"])
     manifest = _manifest(version, created, named, stats.triples, digests, sorted(extras))
     _write(directory / MANIFEST_JSON, manifest)
 
 
-def _write_union_dumps(directory: Path, union: Lines) -> dict[str, Digest]:
+def _write_union_dumps(directory: Path, union: SortedLines, workdir: Path) -> dict[str, Digest]:
     # The metadata graph is not in these union dumps: it records their sha256, which would
     # otherwise depend on itself.
     return {
         UNION_TURTLE: _write(directory / UNION_TURTLE, _turtle(union)),
-        UNION_NTRIPLES_GZ: _write(directory / UNION_NTRIPLES_GZ, _gzip(b"".join(union))),
-        UNION_JSONLD: _write(directory / UNION_JSONLD, _jsonld(union)),
+        UNION_NTRIPLES_GZ: _write(directory / UNION_NTRIPLES_GZ, _gzip(_chunks(union))),
+        UNION_JSONLD: _write(directory / UNION_JSONLD, _jsonld(union, workdir)),
     }
 
 
-def _write_dataset_dumps(directory: Path, named: Mapping[str, Lines]) -> dict[str, Digest]:
-    """The files holding all four named graphs, and the store built from the same N-Quads."""
-    nquads = _nquads(named)
-    _load_store(directory / STORE_DIR, nquads)
+def _write_dataset_dumps(directory: Path, named: Mapping[str, SortedLines]) -> dict[str, Digest]:
+    """The files holding all four named graphs."""
     return {
         METADATA_TURTLE: _write(directory / METADATA_TURTLE, _turtle(named["metadata"])),
         TRIG: _write(directory / TRIG, _trig(named)),
-        NQUADS: _write(directory / NQUADS, nquads),
+        NQUADS: _write(directory / NQUADS, _chunks(_nquads(named))),
     }
 
 
-def _write(path: Path, data: bytes) -> Digest:
-    """Write and fsync a file (the rename that publishes it must not outrun its contents)."""
+def _write(path: Path, data: bytes | Iterable[bytes]) -> Digest:
+    """Write (in pieces, hashing as it goes) and fsync a file: the rename that publishes it
+    must not outrun its contents."""
+    digest, size = hashlib.sha256(), 0
     with path.open("wb") as f:
-        f.write(data)
+        for piece in [data] if isinstance(data, bytes) else data:
+            f.write(piece)
+            digest.update(piece)
+            size += len(piece)
         f.flush()
         os.fsync(f.fileno())
-    return Digest(hashlib.sha256(data).hexdigest(), len(data))
+    return Digest(digest.hexdigest(), size)
 
 
-def _gzip(data: bytes) -> bytes:
-    # mtime=0 and no file name in the header: the bytes depend on the content only.
-    return gzip.compress(data, compresslevel=6, mtime=0)
+def _chunks(lines: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """Lines joined into pieces of about `size` bytes (fewer, larger writes)."""
+    batch: list[bytes] = []
+    held = 0
+    for line in lines:
+        batch.append(line)
+        held += len(line)
+        if held >= size:
+            yield b"".join(batch)
+            batch, held = [], 0
+    if batch:
+        yield b"".join(batch)
+
+
+def _gzip(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    # Streamed; mtime 0 and no file name in the header: the bytes depend on the content only.
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+    for piece in pieces:
+        if out := compressor.compress(piece):
+            yield out
+    yield compressor.flush()
 
 
 def _metadata_lines(metadata: rdflib.Graph) -> Lines:
@@ -259,11 +327,11 @@ def _metadata_lines(metadata: rdflib.Graph) -> Lines:
     return lines
 
 
-def _load_store(path: Path, nquads: bytes) -> None:
-    """Build the on-disk store; it is dropped (closed) on return so it can be reopened
-    read-only."""
+def _load_store(path: Path, nquads: Path, _: SortedLines) -> None:
+    """Build the on-disk store from the release's N-Quads; it is dropped (closed) on return
+    so it can be reopened read-only."""
     store = ox.Store(str(path))
-    store.bulk_load(nquads, format=ox.RdfFormat.N_QUADS)
+    store.bulk_load(path=nquads, format=ox.RdfFormat.N_QUADS)
     store.optimize()
     store.flush()
 
@@ -271,7 +339,7 @@ def _load_store(path: Path, nquads: bytes) -> None:
 def _manifest(
     version: str,
     created: date,
-    named: Mapping[str, Lines],
+    named: Mapping[str, SortedLines],
     union_triples: int,
     digests: Mapping[str, Digest],
     extras: Sequence[str],
@@ -362,20 +430,25 @@ def _sorted_ntriples(triples: Iterable[ox.Triple]) -> Lines:
     return sorted(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).splitlines(keepends=True))
 
 
-def _parse(lines: Lines) -> Iterator[ox.Quad]:
-    return ox.parse(
-        b"".join(lines), format=ox.RdfFormat.N_TRIPLES, rename_blank_nodes=False, lenient=True
-    )
+def _parse(lines: SortedLines) -> Iterator[ox.Quad]:
+    source = lines.open()
+    if isinstance(source, bytes):
+        yield from ox.parse(source, format=ox.RdfFormat.N_TRIPLES, rename_blank_nodes=False)
+        return
+    with source:
+        yield from ox.parse(source, format=ox.RdfFormat.N_TRIPLES, rename_blank_nodes=False)
 
 
-def _nquads(named: Mapping[str, Lines]) -> bytes:
-    """N-Quads by inserting the graph IRI into each canonical N-Triples line, then sorting."""
-    quads = [
-        line[:-3] + f" <{GRAPHS[name]}> .\n".encode()
-        for name, lines in named.items()
-        for line in lines
-    ]
-    return b"".join(sorted(quads))
+def _nquads(named: Mapping[str, SortedLines]) -> Iterator[bytes]:
+    """N-Quads by inserting the graph IRI into each canonical N-Triples line. Each graph's
+    quads stay sorted (the same suffix on every line), so merging them sorts them all."""
+    return heapq.merge(*(_with_graph(lines, name) for name, lines in named.items()))
+
+
+def _with_graph(lines: Iterable[bytes], name: str) -> Iterator[bytes]:
+    suffix = f" <{GRAPHS[name]}> .\n".encode()
+    for line in lines:
+        yield line[:-3] + suffix
 
 
 # --------------------------------------------------------------------------- Turtle / TriG
@@ -410,7 +483,7 @@ def _predicate_objects(quads: Iterable[ox.Quad]) -> list[tuple[str, list[str]]]:
     ]
 
 
-def _subject_block(subject: OxTerm, quads: Iterable[ox.Quad], indent: str) -> str:
+def _subject_block(subject: OxTerm, quads: Iterable[ox.Quad], indent: str) -> bytes:
     parts = []
     for predicate, objects in _predicate_objects(quads):
         head = f"{predicate} {', '.join(objects)}"
@@ -418,31 +491,33 @@ def _subject_block(subject: OxTerm, quads: Iterable[ox.Quad], indent: str) -> st
             head = f"{predicate} " + f",\n{indent}{_INDENT * 2}".join(objects)
         parts.append(head)
     body = f" ;\n{indent}{_INDENT}".join(parts)
-    return f"{indent}{_ttl_term(subject)} {body} .\n"
+    return f"{indent}{_ttl_term(subject)} {body} .\n".encode()
 
 
-def _turtle_body(lines: Lines, indent: str = "") -> str:
-    """Subjects in line order (lines sharing a subject are adjacent once sorted)."""
-    blocks = (
-        _subject_block(subject, quads, indent)
-        for subject, quads in groupby(_parse(lines), key=lambda q: q.subject)
-    )
-    return "\n".join(blocks)
+def _turtle_body(lines: SortedLines, indent: str = "") -> Iterator[bytes]:
+    """Subjects in line order (lines sharing a subject are adjacent once sorted), a blank
+    line between two."""
+    for index, (subject, quads) in enumerate(groupby(_parse(lines), key=lambda q: q.subject)):
+        if index:
+            yield b"\n"
+        yield _subject_block(subject, quads, indent)
 
 
-def _prefix_header() -> str:
-    return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()) + "\n"
+def _prefix_header() -> bytes:
+    return ("".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()) + "\n").encode()
 
 
-def _turtle(lines: Lines) -> bytes:
-    return (_prefix_header() + _turtle_body(lines)).encode("utf-8")
+def _turtle(lines: SortedLines) -> Iterator[bytes]:
+    yield _prefix_header()
+    yield from _turtle_body(lines)
 
 
-def _trig(named: Mapping[str, Lines]) -> bytes:
-    graphs = (
-        f"<{GRAPHS[name]}> {{\n{_turtle_body(lines, _INDENT)}}}\n" for name, lines in named.items()
-    )
-    return (_prefix_header() + "\n".join(graphs)).encode("utf-8")
+def _trig(named: Mapping[str, SortedLines]) -> Iterator[bytes]:
+    yield _prefix_header()
+    for index, (name, lines) in enumerate(named.items()):
+        yield (f"\n<{GRAPHS[name]}> {{\n" if index else f"<{GRAPHS[name]}> {{\n").encode()
+        yield from _turtle_body(lines, _INDENT)
+        yield b"}\n"
 
 
 # --------------------------------------------------------------------------- JSON-LD
@@ -474,13 +549,11 @@ def _jsonld_node(subject: ox.NamedNode | ox.BlankNode, quads: Iterable[ox.Quad])
     return node
 
 
-def _canonical_jsonld(nodes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sort nodes by @id and every value list, so the document depends on content only."""
-    sorted_nodes = [
-        {k: sorted(v, key=_jsonld_sort_key) if isinstance(v, list) else v for k, v in node.items()}
-        for node in nodes
-    ]
-    return sorted(sorted_nodes, key=lambda node: node["@id"])
+def _canonical_node(node: dict[str, Any]) -> dict[str, Any]:
+    """Every value list sorted, so the document depends on content only."""
+    return {
+        k: sorted(v, key=_jsonld_sort_key) if isinstance(v, list) else v for k, v in node.items()
+    }
 
 
 def _jsonld_sort_key(value: str | dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -488,9 +561,23 @@ def _jsonld_sort_key(value: str | dict[str, str]) -> tuple[tuple[str, str], ...]
     return (("", value),) if isinstance(value, str) else tuple(sorted(value.items()))
 
 
-def _jsonld(lines: Lines) -> bytes:
-    nodes = [
-        _jsonld_node(subject, quads)
+def _jsonld(lines: SortedLines, workdir: Path) -> Iterator[bytes]:
+    """The document json.dumps(indent=1) would write for {"@context", "@graph"}, with nodes
+    sorted by @id, written node by node. Nodes are sorted as lines "@id TAB node": a node's
+    JSON holds no raw control character, so its newlines can travel as \\x01."""
+    keyed = (
+        _jsonld_node_line(_canonical_node(_jsonld_node(subject, quads)))
         for subject, quads in groupby(_parse(lines), key=lambda q: q.subject)
-    ]
-    return _json_bytes({"@context": dict(PREFIXES), "@graph": _canonical_jsonld(nodes)})
+    )
+    head = _json_bytes({"@context": dict(PREFIXES)})[: -len(b"\n}\n")]
+    yield head + b',\n "@graph": ['
+    separator = b"\n  "
+    for line in sort_unique(keyed, workdir, "jsonld"):
+        yield separator + line.split(b"\t", 1)[1][:-1].replace(b"\x01", b"\n  ")
+        separator = b",\n  "
+    yield b"]\n}\n" if separator == b"\n  " else b"\n ]\n}\n"
+
+
+def _jsonld_node_line(node: dict[str, Any]) -> bytes:
+    text = json.dumps(node, sort_keys=True, ensure_ascii=False, indent=1)
+    return f"{node['@id']}\t{text.replace(chr(10), chr(1))}\n".encode()

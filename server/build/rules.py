@@ -582,10 +582,18 @@ def _with_written_datatypes(
     triples: Iterable[ox.Triple | ox.Quad], graph: ox.NamedNode
 ) -> Iterator[ox.Quad]:
     for triple in triples:
-        subject, predicate, obj = triple.subject, triple.predicate, triple.object
-        yield ox.Quad(subject, predicate, obj, graph)
-        if isinstance(obj, ox.Literal) and obj.datatype.value in STORED_AS:
-            yield ox.Quad(subject, predicate, obj, written_as_graph(obj.datatype.value))
+        yield ox.Quad(triple.subject, triple.predicate, triple.object, graph)
+        if (side := written_as_quad(triple)) is not None:
+            yield side
+
+
+def written_as_quad(triple: ox.Triple | ox.Quad) -> ox.Quad | None:
+    """The side-graph copy of a triple whose literal the store will not keep as written."""
+    obj = triple.object
+    if isinstance(obj, ox.Literal) and obj.datatype.value in STORED_AS:
+        graph = written_as_graph(obj.datatype.value)
+        return ox.Quad(triple.subject, triple.predicate, obj, graph)
+    return None
 
 
 def load_files(store: ox.Store, files: Iterable[Path], graph: ox.NamedNode) -> None:

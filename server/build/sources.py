@@ -1,17 +1,25 @@
 """Step 1 of the build: read ontology/, data/ and shapes/ into graphs.
 
 A syntax error is reported as `file:line: what went wrong`, so that whoever edits the data
-can jump straight to it; nothing is published from a tree that does not parse.
+can jump straight to it; nothing is published from a tree that does not parse. So is what
+rdflib lets through with no more than a logged warning — an IRI that is not one
+(`<…/zhejiang university>`) and a literal that is not of its datatype (`"three"^^xsd:integer`)
+— since later steps would fail on it, or silently compare it as a string.
 """
 
 import hashlib
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Graph
+import pyoxigraph as ox
+from rdflib import Graph, Literal, URIRef
 
 from ..config import Paths
+from .validate import qname
 
 RDF_SUFFIXES = {".ttl": "turtle", ".nt": "nt", ".trig": "trig", ".jsonld": "json-ld"}
 
@@ -72,12 +80,62 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
         raise SourceError(
             path, line_of_offset(path.read_bytes(), error.start), "not valid UTF-8"
         ) from error
+    parsed = Graph()
     try:
-        graph.parse(data=text, format=RDF_SUFFIXES[path.suffix], publicID=path.as_uri())
+        with rdflib_warnings_silenced():
+            parsed.parse(data=text, format=RDF_SUFFIXES[path.suffix], publicID=path.as_uri())
     except Exception as error:  # rdflib raises many types; all mean "this file is broken"
         line = error_line(error)
         raise SourceError(path, line, error_message(error, text, line)) from error
+    check_terms(path, text, parsed)
+    graph += parsed
     return graph
+
+
+@contextmanager
+def rdflib_warnings_silenced() -> Iterator[None]:
+    """rdflib logs an invalid IRI or an ill-typed literal as a warning (with a traceback) and
+    goes on; check_terms reports them instead, as errors with file and line."""
+    logger = logging.getLogger("rdflib.term")
+    previous = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = previous
+
+
+def check_terms(path: Path, text: str, graph: Graph) -> None:
+    """An IRI that is not a valid IRI, or a literal not of its datatype, is an error."""
+    for term in sorted({term for triple in graph for term in triple}, key=str):
+        found = bad_term(term)
+        if found:
+            message, needles = found
+            line = line_of(text, *needles)
+            raise SourceError(path, line, quoted(message, text, line))
+
+
+def bad_term(term: object) -> tuple[str, tuple[str, ...]] | None:
+    """What is wrong with a term, and how it may be written in the file (to find its line)."""
+    if isinstance(term, URIRef):
+        try:
+            ox.NamedNode(str(term))  # as strict as the publish step, which would fail on it
+        except ValueError as error:
+            return f"invalid IRI <{term}>: {error}", (str(term), str(term).rsplit("/", 1)[-1])
+    elif isinstance(term, Literal) and term.ill_typed:
+        datatype = term.datatype
+        written = [f'"{term}"^^{form}' for form in (qname(datatype), f"<{datatype}>", "")]
+        return f"{str(term)!r} is not a valid {qname(datatype)}", (*written, f'"{term}"')
+    return None
+
+
+def line_of(text: str, *needles: str) -> int | None:
+    """The line of the first needle found in the text: where to look for a bad term."""
+    for needle in needles:
+        offset = text.find(needle)
+        if offset >= 0:
+            return text.count("\n", 0, offset) + 1
+    return None
 
 
 def error_line(error: Exception) -> int | None:
@@ -95,6 +153,11 @@ def error_message(error: Exception, text: str, line: int | None) -> str:
     bad_syntax = re.search(r"Bad syntax \((.*?)\) at \^", message)
     if bad_syntax:
         message = bad_syntax.group(1)
+    return quoted(message, text, line)
+
+
+def quoted(message: str, text: str, line: int | None) -> str:
+    """The message followed by the offending line, so that the error can be read alone."""
     lines = text.splitlines()
     if line and 0 < line <= len(lines):
         message += f" — in: {lines[line - 1].strip()[:120]}"

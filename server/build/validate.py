@@ -2,20 +2,70 @@
 
 Two kinds of check, both naming the node and the rule it breaks:
 - integrity: every kzcn: term used in data/ is defined in the ontology, and every IRI of
-  ours that data/ points to is described somewhere (no dangling links, no typos);
+  ours that data/ points to is described somewhere (no dangling links, no typos); the
+  vocabulary is closed: every class and property data/ uses is declared (by the ontology, or
+  for other vocabularies by shapes/vocabulary.ttl), and an owl:ObjectProperty takes an IRI,
+  an owl:DatatypeProperty a literal;
 - SHACL: shapes/ validated by pyshacl over data + ontology (so sh:targetClass reaches
   instances of subclasses). The asserted graph is validated, not the inferred one, because
   the contract is about what editors write: e.g. kzcn:partner must never be asserted.
+
+One mistake often breaks several rules: a misspelt IRI is dangling, and every shape wanting
+a thing of its class there fails too; a label that lost its @en is untagged, and its node has
+no English label. The report (Validation.text) therefore shows the problems to fix first and
+holds back those that may follow from them, saying how many: see first_to_fix.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pyshacl
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
 from ..vocab import ID, KZCN, PREFIXES
+
+UNDEFINED_TERM = "kzcn:UndefinedTerm"
+DANGLING_REFERENCE = "kzcn:DanglingReference"
+UNDECLARED_CLASS = "kzcn:UndeclaredClass"
+UNDECLARED_PROPERTY = "kzcn:UndeclaredProperty"
+LITERAL_FOR_OBJECT_PROPERTY = "kzcn:LiteralForObjectProperty"
+RESOURCE_FOR_DATATYPE_PROPERTY = "kzcn:ResourceForDatatypeProperty"
+# Checks on names and kinds of terms: while one fails, shape results are held back, since a
+# term that is not what it should be makes the shapes about it fail for no reason of theirs.
+INTEGRITY_RULES = frozenset(
+    {
+        UNDEFINED_TERM,
+        DANGLING_REFERENCE,
+        UNDECLARED_CLASS,
+        UNDECLARED_PROPERTY,
+        LITERAL_FOR_OBJECT_PROPERTY,
+        RESOURCE_FOR_DATATYPE_PROPERTY,
+    }
+)
+# Shape results on one node and path, in the order to fix them: a value of the wrong kind,
+# then a value out of range, then whatever counts values (a label without its tag is also a
+# missing English label) or combines shapes.
+KIND_COMPONENTS = frozenset(
+    f"sh:{name}ConstraintComponent" for name in ("Datatype", "NodeKind", "Class")
+)
+VALUE_COMPONENTS = frozenset(
+    f"sh:{name}ConstraintComponent"
+    for name in (
+        "In",
+        "LanguageIn",
+        "MinInclusive",
+        "MaxInclusive",
+        "MinExclusive",
+        "MaxExclusive",
+        "MinLength",
+        "MaxLength",
+        "Pattern",
+    )
+)
+CLASS_TYPES = (OWL.Class, RDFS.Class)
+PROPERTY_TYPES = (RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 
 
 @dataclass(frozen=True)
@@ -30,6 +80,20 @@ class Problem:
         path = f" {self.path}:" if self.path else ""
         return f"{self.severity}: {self.focus}{path} {self.message} [{self.rule}]"
 
+    @property
+    def component(self) -> str:
+        """The SHACL constraint component of a shape result (the rule's last word)."""
+        return self.rule.rsplit(" ", 1)[-1]
+
+    @property
+    def stage(self) -> int:
+        """When to report it: integrity first, then broken values by kind, then the rest."""
+        if self.rule in INTEGRITY_RULES:
+            return 0
+        if self.component in KIND_COMPONENTS:
+            return 1
+        return 2 if self.component in VALUE_COMPONENTS else 3
+
 
 @dataclass
 class Validation:
@@ -43,9 +107,30 @@ class Validation:
     def text(self) -> str:
         if self.conforms:
             return "Conforms: every shape and integrity check passes."
-        lines = [f"Does not conform: {len(self.problems)} problem(s)."]
-        lines += [f"  {problem}" for problem in self.problems]
-        return "\n".join(lines)
+        shown = first_to_fix(self.problems)
+        held = len(self.problems) - len(shown)
+        header = f"Does not conform: {len(shown)} problem(s)"
+        if held:
+            header += f" ({held} more may follow from these: they are listed once these are fixed)"
+        return "\n".join([header + "."] + [f"  {problem}" for problem in shown])
+
+
+def place(problem: Problem) -> tuple[str, str]:
+    """Where a problem is: its node and path."""
+    return problem.focus, problem.path
+
+
+def first_to_fix(problems: list[Problem]) -> list[Problem]:
+    """The problems that follow from no other: integrity problems if there are any, else each
+    shape result unless its node and path have one of an earlier stage. What is held back is
+    not lost: the build fails all the same, and it is listed once the first ones are fixed."""
+    integrity = [problem for problem in problems if problem.stage == 0]
+    if integrity:
+        return integrity
+    earliest: dict[tuple[str, str], int] = {}
+    for problem in problems:
+        earliest[place(problem)] = min(earliest.get(place(problem), 3), problem.stage)
+    return [problem for problem in problems if problem.stage == earliest[place(problem)]]
 
 
 def validate(ontology: Graph, data: Graph, shapes: Graph) -> Validation:
@@ -53,7 +138,11 @@ def validate(ontology: Graph, data: Graph, shapes: Graph) -> Validation:
     _, report, _ = pyshacl.validate(
         asserted, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
     )
-    problems = integrity_problems(ontology, data) + shacl_problems(report, shapes)
+    problems = (
+        integrity_problems(ontology, data)
+        + vocabulary_problems(ontology, data, shapes)
+        + shacl_problems(report, shapes)
+    )
     return Validation(report=report, problems=sorted(problems, key=str))
 
 
@@ -66,7 +155,7 @@ def integrity_problems(ontology: Graph, data: Graph) -> list[Problem]:
             problems.append(
                 Problem(
                     qname(node),
-                    "kzcn:UndefinedTerm",
+                    UNDEFINED_TERM,
                     "is used in data/ but not defined in ontology/",
                 )
             )
@@ -74,11 +163,72 @@ def integrity_problems(ontology: Graph, data: Graph) -> list[Problem]:
             problems.append(
                 Problem(
                     qname(node),
-                    "kzcn:DanglingReference",
+                    DANGLING_REFERENCE,
                     "is referred to in data/ but described nowhere",
                 )
             )
     return problems
+
+
+def vocabulary_problems(ontology: Graph, data: Graph, vocabulary: Graph) -> list[Problem]:
+    """data/ uses as a class only a declared class and as a property only a declared
+    property: kzcn: terms by the ontology, others by the vocabulary that shapes/ declares. A
+    kzcn: term the ontology does not define at all is already an UndefinedTerm; a vocabulary
+    that declares nothing leaves other vocabularies open (only kzcn: terms are checked)."""
+    declared = ontology + vocabulary
+    closed = bool(instances(vocabulary, CLASS_TYPES + PROPERTY_TYPES))
+    defined = set(ontology.subjects())
+
+    def checked(term: Node) -> bool:
+        return term in defined if str(term).startswith(str(KZCN)) else closed
+
+    classes, properties = instances(declared, CLASS_TYPES), instances(declared, PROPERTY_TYPES)
+    problems = [
+        undeclared(term, "class", UNDECLARED_CLASS, data.subjects(RDF.type, term))
+        for term in sorted(set(data.objects(None, RDF.type)), key=str)
+        if checked(term) and term not in classes
+    ]
+    problems += [
+        undeclared(term, "property", UNDECLARED_PROPERTY, data.subjects(term, None))
+        for term in sorted(set(data.predicates()), key=str)
+        if checked(term) and term not in properties
+    ]
+    return problems + value_kind_problems(ontology, data)
+
+
+def undeclared(term: Node, kind: str, rule: str, users: Iterable[Node]) -> Problem:
+    example = qname(min(users, key=str))  # one node that uses it: where to look
+    return Problem(
+        qname(term),
+        rule,
+        f"is used as a {kind} (by {example}) but declared as one neither in ontology/ "
+        "nor in shapes/vocabulary.ttl",
+    )
+
+
+def value_kind_problems(ontology: Graph, data: Graph) -> list[Problem]:
+    """An owl:ObjectProperty of the ontology takes an IRI, an owl:DatatypeProperty a literal."""
+    problems = []
+    for predicate, wants_literal in [
+        *((p, False) for p in ontology.subjects(RDF.type, OWL.ObjectProperty)),
+        *((p, True) for p in ontology.subjects(RDF.type, OWL.DatatypeProperty)),
+    ]:
+        for subject, value in data.subject_objects(predicate):
+            if isinstance(value, Literal) == wants_literal:
+                continue
+            if wants_literal:
+                rule, wants = RESOURCE_FOR_DATATYPE_PROPERTY, "a literal (an owl:DatatypeProperty)"
+            else:
+                rule, wants = LITERAL_FOR_OBJECT_PROPERTY, "an IRI (an owl:ObjectProperty)"
+            given = qname(value) if wants_literal else f"the literal {qname(value)}"
+            problems.append(
+                Problem(qname(subject), rule, f"takes {wants}, not {given}", qname(predicate))
+            )
+    return problems
+
+
+def instances(graph: Graph, types: Iterable[Node]) -> set[Node]:
+    return {node for type_ in types for node in graph.subjects(RDF.type, type_)}
 
 
 def used_nodes(graph: Graph) -> set[URIRef]:

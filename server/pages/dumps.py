@@ -36,6 +36,7 @@ from flask import (
 
 from .. import formats
 from ..build.metadata import LICENSE, distribution_iri
+from ..current_release import served
 from ..formats import Format
 from ..release import METADATA_TURTLE, RELEASE_FILES, UNION_NTRIPLES_GZ, Release, ReleaseFile
 from ..sparql.views import not_acceptable, plain_error
@@ -234,7 +235,7 @@ class Download:
 
 
 def current_release() -> Release:
-    return current_app.config["KZCN_RELEASE"]
+    return served().release  # the request's own: a release switch never splits a request
 
 
 def downloads(release: Release) -> list[Download]:

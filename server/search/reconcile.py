@@ -103,6 +103,8 @@ def parse_batch(text: str) -> dict[str, dict[str, Any]]:
         batch = json.loads(text)
     except ValueError as error:
         raise BadParameter(f"queries is not JSON: {error}") from None
+    except RecursionError:  # [[[[…]]]] nested deeper than the parser's stack
+        raise BadParameter("queries is nested too deeply") from None
     if not isinstance(batch, dict) or not all(isinstance(q, dict) for q in batch.values()):
         raise BadParameter('queries must be an object of queries: {"q0": {"query": "…"}}')
     return batch

@@ -44,17 +44,18 @@ SELECT DISTINCT ?s ?p ?o WHERE {
 
 
 def get_index(app: Flask | None = None) -> Index:
-    """The application's index, built on first use (double-checked, so the lock is only
-    taken until the index exists). A failed build is not cached: the next search retries."""
+    """The index of the request's release, built on first use (double-checked, so the lock
+    is only taken until the index exists), again after a release switch (it is kept with its
+    dataset version). A failed build is not cached: the next search retries."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    index = app.extensions.get(EXTENSION)
-    if index is None:
+    version = app.extensions["kzcn_queries"].version
+    built = app.extensions.get(EXTENSION)  # (dataset version, index)
+    if built is None or built[0] != version:
         with BUILD_LOCK:
-            index = app.extensions.get(EXTENSION)
-            if index is None:
-                index = build_index(app)
-                app.extensions[EXTENSION] = index
-    return index
+            built = app.extensions.get(EXTENSION)
+            if built is None or built[0] != version:
+                built = app.extensions[EXTENSION] = (version, build_index(app))
+    return built[1]
 
 
 def build_index(app: Flask) -> Index:

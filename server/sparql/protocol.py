@@ -7,6 +7,7 @@ parameters, oversized requests and unknown media types.
 
 from dataclasses import dataclass
 
+import pyoxigraph as ox
 from flask import Request
 from werkzeug.datastructures import MultiDict
 
@@ -83,11 +84,23 @@ def from_params(
         raise ProtocolError(413, f"The query is longer than the limit of {max_bytes} bytes.")
     return SparqlRequest(
         query=query,
-        default_graphs=tuple(merged.getlist("default-graph-uri")),
-        named_graphs=tuple(merged.getlist("named-graph-uri")),
+        default_graphs=graph_iris(merged, "default-graph-uri"),
+        named_graphs=graph_iris(merged, "named-graph-uri"),
         format=merged.get("format") or None,
         timeout=client_timeout(merged.get("timeout")),
     )
+
+
+def graph_iris(params: MultiDict, name: str) -> tuple[str, ...]:
+    """The graphs a dataset parameter names: absolute IRIs, checked here so that a bad one
+    is the client's 400 rather than an engine's failure (it once killed a query worker)."""
+    iris = tuple(params.getlist(name))
+    for iri in iris:
+        try:
+            ox.NamedNode(iri)
+        except ValueError as error:
+            raise ProtocolError(400, f"{name} must be an absolute IRI: {error}.") from None
+    return iris
 
 
 def client_timeout(value: str | None) -> float | None:

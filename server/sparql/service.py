@@ -4,23 +4,36 @@ The /sparql endpoint, the example-query pages and the resource pages all run the
 here, so every one of them is cached, time-limited and result-limited the same way."""
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..cache import LruCache
 from ..config import Settings
 from ..formats import GRAPH_FORMATS, RESULT_FORMATS, Format
 from ..store import QueryJob, Store
 
+if TYPE_CHECKING:
+    from ..current_release import Served
+
 
 @dataclass
 class QueryService:
-    store: Store
+    """One per application. Its store and version are those of the request's release
+    (`pinned`, see current_release.py), so a release switch never splits a request; the
+    answer cache outlives releases, as its keys start with the version."""
+
+    pinned: Callable[[], "Served"]
     cache: LruCache[str, bytes]
     settings: Settings
 
     @property
+    def store(self) -> Store:
+        return self.pinned().store
+
+    @property
     def version(self) -> str:
-        return self.store.version
+        return self.pinned().version
 
     def job(
         self,

@@ -30,6 +30,7 @@ from .worker import serve
 log = logging.getLogger(__name__)
 
 STARTUP_SECONDS = 60
+RETRY_SECONDS = 1.0  # between attempts to start a replacement worker
 
 # "spawn": a child must not inherit the web server's threads and locks (fork would).
 CONTEXT = multiprocessing.get_context("spawn")
@@ -56,8 +57,12 @@ class WorkerPool:
         self.lock = threading.Lock()
         self.closed = False
         self.replaced = 0  # workers killed or lost and replaced, for /metrics
-        for _ in range(size):
-            self.idle.put(self.start())
+        try:
+            for _ in range(size):
+                self.idle.put(self.start())
+        except StoreUnavailable:
+            self.close()  # the workers already started must not outlive a failed pool
+            raise
 
     def start(self) -> Worker:
         parent, child = CONTEXT.Pipe()
@@ -70,9 +75,14 @@ class WorkerPool:
         process.start()
         child.close()
         # Wait until the store is open, so that start-up never counts against a query's limit.
-        if not parent.poll(STARTUP_SECONDS) or parent.recv() != ("ready", None):
+        failure = handshake(parent)
+        if failure is not None:
             process.kill()
-            raise StoreUnavailable(f"A query worker could not open the store {self.store_path}.")
+            process.join(timeout=5)
+            parent.close()
+            raise StoreUnavailable(
+                f"A query worker could not open the store {self.store_path}: {failure}"
+            )
         return Worker(process, parent)
 
     def run(self, job: dict, timeout: float) -> tuple:
@@ -93,12 +103,20 @@ class WorkerPool:
                 )
             answer = worker.connection.recv()
         except (EOFError, OSError, BrokenPipeError):
+            # The process died under the query (killed from outside, out of memory…).
             self.replace(worker)
             raise StoreUnavailable(
                 "The query worker stopped unexpectedly; it has been replaced. Try again."
             ) from None
-        self.idle.put(worker)
+        self.give_back(worker)
         return answer
+
+    def give_back(self, worker: Worker) -> None:
+        """Back to the idle queue, unless the pool closed meanwhile (a query that was still
+        running when its release was retired): then the worker is stopped, not leaked."""
+        self.idle.put(worker)
+        if self.closed:
+            self.close()
 
     def replace(self, worker: Worker) -> None:
         """Kill a worker and start its successor in the background, so the caller's error
@@ -107,15 +125,38 @@ class WorkerPool:
         with self.lock:
             self.replaced += 1
         if not self.closed:
-            threading.Thread(target=lambda: self.idle.put(self.start()), daemon=True).start()
+            threading.Thread(target=self.refill, daemon=True).start()
+
+    def refill(self) -> None:
+        """Start one worker, retrying while it fails (e.g. the machine is out of memory for a
+        moment): a pool must not shrink for good because one start-up failed."""
+        while not self.closed:
+            try:
+                self.give_back(self.start())
+                return
+            except StoreUnavailable as error:
+                log.warning("%s Retrying in %g s.", error.message, RETRY_SECONDS)
+                time.sleep(RETRY_SECONDS)
 
     def close(self) -> None:
+        """Stop the idle workers; busy ones are stopped as they come back (give_back)."""
         self.closed = True
         while True:
             try:
                 self.idle.get_nowait().stop()
             except queue.Empty:
                 return
+
+
+def handshake(connection: Connection) -> str | None:
+    """None once the worker says its store is open, else why it is not."""
+    try:
+        if not connection.poll(STARTUP_SECONDS):
+            return f"no answer within {STARTUP_SECONDS} s"
+        kind, detail = connection.recv()
+    except (EOFError, OSError):
+        return "the process exited"
+    return None if kind == "ready" else str(detail)
 
 
 class EmbeddedStore:

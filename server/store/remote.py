@@ -9,7 +9,9 @@ and byte limit, and never held whole in memory.
 The dataset is always stated explicitly (default-graph-uri / named-graph-uri): an engine's own
 system graphs never leak into the default graph. A query that an engine would run outside
 SPARQL 1.1 (a non-standard pragma, an engine built-in function, an undeclared prefix that
-the engine happens to know) is refused before it is sent.
+the engine happens to know) is refused before it is sent. Every query is parsed here first,
+by the parser of the embedded store: what it refuses (syntax, unknown functions) is refused
+with its very message, line and column, whatever the engine would have said.
 
 Standard HTTP answers are all this module relies on. Where an engine reports a time-out,
 a cut result or a syntax error in its own way, `engine_error` and `read_answer` recognize
@@ -31,7 +33,7 @@ from typing import ClassVar, NoReturn
 
 import pyoxigraph as ox
 
-from ..sparql.query_text import TOKEN, QueryRefused, inspect
+from ..sparql.query_text import QUERY_FORMS, TOKEN, QueryRefused, inspect
 from ..vocab import GRAPHS, PREFIXES
 from . import (
     QueryJob,
@@ -61,6 +63,18 @@ ESTIMATE = re.compile(r"estimated execution time (\d+)", re.IGNORECASE)
 SYNTAX_STATE = re.compile(r"\b37000\b")
 # Virtuoso's SP031: a well-formed query its compiler cannot run (e.g. an internal error).
 CANNOT_RUN = re.compile(r"\bSP031\b")
+# An error the engine reports about the query it ran ("Virtuoso 22007 Error …"): it answered,
+# so it is not unavailable, and trying again would not help.
+ENGINE_ERROR = re.compile(r"\b[0-9A-Z]{5} Error\b")
+
+# Nesting the local parser takes: far above the endpoint's limit (64), far below what
+# Oxigraph's recursive parser survives on a thread's stack (it crashes near 10,000).
+PARSE_DEPTH = 256
+PARSER = ox.Store()  # always empty: it only parses
+# Oxigraph evaluates an ASK as soon as it is parsed (on an empty store, VALUES alone can make
+# that endless); it reads ASK as SELECT *, so that is what is parsed instead.
+ASK_AS_SELECT = "SELECT *"
+POSITION = re.compile(r"\b(error at )(\d+):(\d+)")
 
 READ_FACTOR = 8  # the engine's JSON is wordier than our output; this bounds only the reading
 CHUNK = 64 * 1024
@@ -137,6 +151,7 @@ class RemoteStore:
     def request_for(self, job: QueryJob, timeout: float) -> Request:
         graph = query_is_graph(job)
         scan = scan_query(job.query)
+        parse_locally(job.query)
         default, named = dataset(job, scan)
         fields = [("query", with_prefixes(scan.text, scan.declared))]
         fields += [("default-graph-uri", iri) for iri in default]
@@ -244,7 +259,7 @@ class RemoteStore:
         error = engine_error(status, message, timeout)
         if error is not None:
             raise error
-        if status >= 500:
+        if status >= 500 and not ENGINE_ERROR.search(message):
             raise self.unavailable(f"HTTP {status}: {message}")
         self.count("errors")
         raise bad_gateway(f"The SPARQL store refused the query (HTTP {status}): {message}")
@@ -267,7 +282,7 @@ def query_is_graph(job: QueryJob) -> bool:
     embedded store's 406. Refusals (SERVICE, updates) hold here too: the store is the last
     line before an engine that would carry them out."""
     try:
-        form = inspect(job.query, max_depth=1_000_000).form
+        form = inspect(job.query, max_depth=PARSE_DEPTH).form
     except QueryRefused as refusal:
         raise refused(str(refusal)) from None
     graph = form in ("CONSTRUCT", "DESCRIBE")
@@ -286,7 +301,6 @@ def scan_query(text: str) -> QueryScan:
         raise refused("Engine built-in functions (bif:, sql:) are not available here.")
     tokens = [m for m in TOKEN.finditer(text) if m.lastgroup not in ("space", "comment")]
     declared = declared_prefixes(tokens)
-    check_prefixes(tokens, declared)
     clauses = from_clauses(tokens)
     uses_graph = any(m.lastgroup == "name" and m.group().upper() == "GRAPH" for m in tokens)
     if not clauses:
@@ -321,18 +335,35 @@ def declared_prefixes(tokens: list[re.Match[str]]) -> dict[str, str]:
     return declared
 
 
-def check_prefixes(tokens: list[re.Match[str]], declared: dict[str, str]) -> None:
-    """An undeclared prefix is a syntax error in SPARQL; an engine may know it (Virtuoso:
-    bif:, sql:, dozens more) and run what it names."""
-    for match in tokens:
-        value = match.group()
-        if match.lastgroup != "name" or ":" not in value or value.startswith("_:"):
-            continue
-        prefix = value.split(":", 1)[0]
-        if prefix not in declared and prefix not in PREFIXES:
-            raise QuerySyntaxError(
-                f"Query syntax error: the prefix {prefix}: is not declared (add a PREFIX)."
-            )
+def parse_locally(text: str) -> None:
+    """QuerySyntaxError, with the embedded store's message, for a query its parser refuses
+    (same parser, same prefixes). Only parsed: Oxigraph evaluates a SELECT, CONSTRUCT or
+    DESCRIBE lazily, and here never; an ASK is parsed as the SELECT it stands for."""
+    words = (m for m in TOKEN.finditer(text) if m.lastgroup == "name")
+    form = next((m for m in words if m.group().upper() in QUERY_FORMS), None)
+    ask = form if form is not None and form.group().upper() == "ASK" else None
+    parsed = text if ask is None else text[: ask.start()] + ASK_AS_SELECT + text[ask.end() :]
+    try:
+        PARSER.query(parsed, prefixes=PREFIXES)
+    except (SyntaxError, RuntimeError) as error:  # RuntimeError: an unknown function
+        message = str(error) if ask is None else unshifted(str(error), text, ask.start())
+        raise QuerySyntaxError(f"Query syntax error: {message}") from None
+
+
+def unshifted(message: str, text: str, start: int) -> str:
+    """Error positions in the query as written, not as parsed with ASK_AS_SELECT for ASK:
+    only columns after the keyword, on its line, moved."""
+    line = text.count("\n", 0, start) + 1
+    end_column = start - text.rfind("\n", 0, start) + len("ASK") - 1  # 1-based, last letter
+    shift = len(ASK_AS_SELECT) - len("ASK")
+
+    def back(match: re.Match[str]) -> str:
+        at_line, column = int(match.group(2)), int(match.group(3))
+        if at_line == line and column > end_column + shift:
+            column -= shift
+        return f"{match.group(1)}{at_line}:{column}"
+
+    return POSITION.sub(back, message)
 
 
 def from_clauses(tokens: list[re.Match[str]]) -> list[tuple[bool, str, int, int]]:

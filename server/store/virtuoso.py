@@ -7,12 +7,22 @@ package's own database or service: each instance lives in a temporary directory 
     with Virtuoso() as virtuoso:
         virtuoso.load(release_dir)          # {graph IRI: triples}
         store = RemoteStore(virtuoso.sparql_url, version)
+
+Publishing over HTTP (server/remote_publish.py) writes as PUBLISHER, a user created at the
+first start with the SPARQL_UPDATE role: it reaches only the authenticated endpoints
+(`update_url`, `graph_store_url`, HTTP Digest); the public `sparql_url` stays read-only.
+
+Virtuoso runs a SPARQL Update request of several operations without a transaction: an error
+in a later operation leaves the earlier ones done. `move_graphs` is the atomic switch
+instead: one SQL transaction (a stored procedure that rolls back on any error), during which
+readers see the old graphs, and after it the new ones, never some of each.
 """
 
 import contextlib
 import ctypes
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -36,6 +46,25 @@ DEBIAN_SHARE = Path("/usr/share/virtuoso-opensource-7")
 DEBIAN_VSP = Path("/var/lib/virtuoso-opensource-7/vsp")
 HOST = "127.0.0.1"  # never another interface: the machine's network rule and plain safety
 DBA = ("dba", "dba")  # a fresh database's built-in account; it only ever listens on HOST
+PUBLISHER = "kzcn_publisher"  # SPARQL_UPDATE on the authenticated endpoints only
+MOVE_PROCEDURE = "DB.DBA.KZCN_MOVE_GRAPHS"
+# One transaction: each live graph emptied and refilled from its staging graph, which is
+# then removed; on any error everything is rolled back (an error alone would keep the part
+# done). log_enable(1): logged and transactional, not the row-by-row autocommit of mode 2/3.
+MOVE_PROCEDURE_SQL = f"""CREATE PROCEDURE {MOVE_PROCEDURE} (in moves any)
+{{
+  declare i integer;
+  declare exit handler for sqlstate '*' {{ rollback work; resignal; }};
+  log_enable (1, 1);
+  for (i := 0; i < length (moves); i := i + 2)
+    {{
+      delete from DB.DBA.RDF_QUAD where G = iri_to_id (moves[i+1], 0);
+      insert into DB.DBA.RDF_QUAD (G, S, P, O)
+        select iri_to_id (moves[i+1]), S, P, O from DB.DBA.RDF_QUAD
+        where G = iri_to_id (moves[i], 0);
+      delete from DB.DBA.RDF_QUAD where G = iri_to_id (moves[i], 0);
+    }}
+}}"""
 
 # Triples of a quad file without a graph would land here: no release has any, and load()
 # fails if this graph (or any other but ours) gains triples.
@@ -167,10 +196,23 @@ class Virtuoso:
         self.process: subprocess.Popen[bytes] | None = None
         self.ini = self.root / "virtuoso.ini"
         self.log = self.root / "virtuoso.log"
+        self.publisher = (PUBLISHER, secrets.token_urlsafe(16))
+        self.publisher_created = False
 
     @property
     def sparql_url(self) -> str:
+        """The public endpoint: queries only."""
         return f"http://{HOST}:{self.http_port}/sparql"
+
+    @property
+    def update_url(self) -> str:
+        """Queries and updates, for users with the SPARQL_UPDATE role (HTTP Digest)."""
+        return f"http://{HOST}:{self.http_port}/sparql-auth"
+
+    @property
+    def graph_store_url(self) -> str:
+        """The Graph Store HTTP Protocol, for users with the SPARQL_UPDATE role (Digest)."""
+        return f"http://{HOST}:{self.http_port}/sparql-graph-crud-auth"
 
     def __enter__(self) -> Self:
         try:
@@ -221,6 +263,18 @@ class Virtuoso:
                 preexec_fn=die_with_parent,
             )
         self.wait_until_ready()
+        self.create_publisher()
+
+    def create_publisher(self) -> None:
+        """Once per database (it survives stop/start)."""
+        if self.publisher_created:
+            return
+        user, password = self.publisher
+        self.sql(
+            f"DB.DBA.USER_CREATE({sql_string(user)}, {sql_string(password)}); "
+            f'GRANT SPARQL_UPDATE TO "{user}";'
+        )
+        self.publisher_created = True
 
     def wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -279,34 +333,15 @@ class Virtuoso:
 
     # --- SQL -------------------------------------------------------------------------------
 
-    def isql(self, statements: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                self.isql_binary,
-                f"{HOST}:{self.sql_port}",
-                *DBA,
-                "VERBOSE=OFF",
-                "BANNER=OFF",
-                "PROMPT=OFF",
-                "ECHO=OFF",
-                f"exec={statements}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+    def isql(
+        self, statements: str, timeout: float = 120, script: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        return run_isql(f"{HOST}:{self.sql_port}", DBA, statements, timeout, script)
 
-    def sql(self, statements: str, timeout: float = 120) -> str:
+    def sql(self, statements: str, timeout: float = 120, script: bool = False) -> str:
         """Run statements; their output, or VirtuosoError (isql exits 0 on SQL errors, so
         its error lines decide)."""
-        done = self.isql(statements, timeout)
-        if done.returncode != 0 or "*** Error" in done.stderr:
-            raise VirtuosoError(
-                f"Virtuoso refused {statements!r}: {done.stderr.strip() or done.stdout.strip()}"
-            )
-        return done.stdout
+        return sql(f"{HOST}:{self.sql_port}", DBA, statements, timeout, script)
 
     # --- data ------------------------------------------------------------------------------
 
@@ -375,6 +410,10 @@ class Virtuoso:
         if wrong:
             raise VirtuosoError(f"Loaded triple counts differ from the manifest: {wrong}")
 
+    def move_graphs(self, moves: Iterable[tuple[str, str]]) -> None:
+        """The atomic switch (see `move_graphs` below), as dba."""
+        move_graphs(f"{HOST}:{self.sql_port}", DBA, moves)
+
     def graph_counts(self) -> dict[str, int]:
         """Triples per named graph, every graph the server has (its own system graphs too)."""
         answer = self.select(
@@ -391,6 +430,62 @@ class Virtuoso:
         )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())["results"]["bindings"]
+
+
+def run_isql(
+    address: str,
+    account: tuple[str, str],
+    statements: str,
+    timeout: float = 120,
+    script: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """`script`: statements go in on standard input, ended by `;` lines, not as exec=
+    (which reads `+` as a space and cuts procedure bodies at their `;`)."""
+    return subprocess.run(
+        [
+            binary(ISQL_BINARY),
+            address,
+            *account,
+            "VERBOSE=OFF",
+            "BANNER=OFF",
+            "PROMPT=OFF",
+            "ECHO=OFF",
+            *([] if script else [f"exec={statements}"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        input=statements if script else None,
+        stdin=None if script else subprocess.DEVNULL,
+    )
+
+
+def sql(
+    address: str,
+    account: tuple[str, str],
+    statements: str,
+    timeout: float = 120,
+    script: bool = False,
+) -> str:
+    """Run statements; their output, or VirtuosoError (isql exits 0 on SQL errors, so its
+    error lines decide)."""
+    done = run_isql(address, account, statements, timeout, script)
+    if done.returncode != 0 or "*** Error" in done.stderr:
+        raise VirtuosoError(
+            f"Virtuoso refused {statements!r}: {done.stderr.strip() or done.stdout.strip()}"
+        )
+    return done.stdout
+
+
+def move_graphs(address: str, account: tuple[str, str], moves: Iterable[tuple[str, str]]) -> None:
+    """Replace each live graph by its staging graph, (staging, live) pairs, in one SQL
+    transaction on the Virtuoso at `address` (host:port of its SQL server); the account
+    must be allowed to (re)create the procedure, as dba is. VirtuosoError, and nothing
+    changed, on any failure."""
+    pairs = ", ".join(f"{sql_string(staged)}, {sql_string(live)}" for staged, live in moves)
+    sql(address, account, MOVE_PROCEDURE_SQL + "\n;\n", script=True)
+    sql(address, account, f"{MOVE_PROCEDURE} (vector ({pairs}));", timeout=3600)
 
 
 def sql_string(text: str) -> str:

@@ -73,7 +73,11 @@ def engine_format_for(
 
 
 def serve(connection: Connection, store_path: str, prefixes: dict[str, str]) -> None:
-    store = ox.Store.read_only(store_path)
+    try:
+        store = ox.Store.read_only(store_path)
+    except (OSError, RuntimeError, ValueError) as error:  # missing, corrupt, not a store
+        connection.send(("failed", str(error)))  # the parent says why, no traceback here
+        return
     connection.send(("ready", None))  # the parent times queries from here, not from start-up
     while True:
         try:

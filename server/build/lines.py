@@ -1,0 +1,130 @@
+"""Sorted lines, in memory when few and on disk when many: what the release is written from.
+
+Every file of a release is written from sorted canonical N-Triples lines per graph (see
+publish.py). At 10^7 triples those lines are gigabytes, so they can live in a file, sorted by
+GNU sort (external merge sort, bounded memory) rather than by Python. Both kinds are sorted
+by bytes (LC_ALL=C), the order Python gives `sorted(list_of_bytes)`, so a release is the same
+whichever kind it was written from.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+READ_BUFFER = 1 << 20
+# Beyond this many lines a sort spills to disk (a line is ~100-300 bytes: ~100 MB in memory).
+IN_MEMORY_LINES = 500_000
+SORT_MEMORY = os.environ.get("KZCN_SORT_MEMORY", "1G")  # GNU sort's buffer (-S)
+
+
+class SortedLines(Protocol):
+    """Distinct lines, each ending in a newline, in byte order; iterable more than once."""
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def __len__(self) -> int: ...
+
+    def open(self) -> BinaryIO | bytes:
+        """All the lines as one input for a parser (a file, or bytes when in memory)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LineList:
+    lines: list[bytes]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.lines)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def open(self) -> bytes:
+        return b"".join(self.lines)
+
+
+@dataclass(frozen=True)
+class LineFile:
+    path: Path
+    count: int
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb", buffering=READ_BUFFER) as lines:
+            yield from lines
+
+    def __len__(self) -> int:
+        return self.count
+
+    def open(self) -> BinaryIO:
+        return self.path.open("rb", buffering=READ_BUFFER)
+
+
+def sort_unique(lines: Iterable[bytes], workdir: Path, name: str) -> SortedLines:
+    """`lines` sorted and without repeats: in memory if few, else through a file in workdir."""
+    held = _held_or_written(lines, workdir / f"{name}.unsorted")
+    if isinstance(held, list):
+        return LineList(sorted(set(held)))
+    return sort_file(workdir / f"{name}.unsorted", workdir / f"{name}.sorted", workdir)
+
+
+def keep_sorted(lines: Iterable[bytes], workdir: Path, name: str) -> SortedLines:
+    """Already sorted, distinct lines, kept to be read again: in memory if few, else in a file."""
+    path = workdir / f"{name}.sorted"
+    held = _held_or_written(lines, path)
+    return LineList(held) if isinstance(held, list) else LineFile(path, held)
+
+
+def _held_or_written(lines: Iterable[bytes], path: Path) -> list[bytes] | int:
+    """Up to IN_MEMORY_LINES lines as a list; beyond that, all of them written to `path`
+    (then their number is returned)."""
+    batch: list[bytes] = []
+    iterator = iter(lines)
+    for line in iterator:
+        batch.append(line)
+        if len(batch) > IN_MEMORY_LINES:
+            count = len(batch)
+            with path.open("wb", buffering=READ_BUFFER) as out:
+                out.writelines(batch)
+                batch = []
+                for line in iterator:
+                    out.write(line)
+                    count += 1
+            return count
+    return batch
+
+
+def sort_file(unsorted: Path, target: Path, workdir: Path, *, unique: bool = True) -> LineFile:
+    """Sort a file of lines with GNU sort (bytewise, external: memory stays bounded) and
+    remove the unsorted file."""
+    command = ["sort", "-S", SORT_MEMORY, "-T", str(workdir), "-o", str(target)]
+    if unique:
+        command.append("-u")
+    subprocess.run(
+        [*command, str(unsorted)],
+        check=True,
+        env={**os.environ, "LC_ALL": "C"},
+        capture_output=True,
+    )
+    unsorted.unlink()
+    return LineFile(target, count_lines(target))
+
+
+def count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as file:
+        while chunk := file.read(READ_BUFFER):
+            count += chunk.count(b"\n")
+    return count
+
+
+def merge_unique(sources: Iterable[Iterable[bytes]]) -> Iterator[bytes]:
+    """The sorted union of sorted line sources, each line once."""
+    for line, _ in groupby(heapq.merge(*sources)):
+        yield line

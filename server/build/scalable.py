@@ -1,0 +1,241 @@
+"""The scalable build engine: parse, reason, validate and publish without an rdflib data graph.
+
+The reference engine (sources.py, reason.py, validate.py) holds everything in rdflib graphs,
+which stops at about 10^5 triples. Here:
+- parse: each RDF file is parsed once by pyoxigraph and written as N-Triples to a work file,
+  which is then bulk-loaded into an on-disk Oxigraph store (the very store the release will
+  serve) — no Python object per triple stays alive;
+- reason: rules.materialize, OWL RL as SPARQL updates inside the store;
+- validate: shacl_sparql.validate_store, the shapes as SPARQL queries (the shapes graph itself
+  is small and read with rdflib);
+- publish: publish.write_release, fed with sorted lines from files: the asserted graphs from
+  the parsed N-Triples as written (the store would give its normalized literals: "+07" → "7"),
+  the inferred graph dumped from the store; GNU sort orders them (lines.sort_file).
+
+Input with blank nodes is refused (UnsupportedInput): publishing needs canonical blank node
+labels, computed over the whole dataset in memory (publish._canonicalize); the reference
+engine does that.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from ..config import Paths
+from ..release import STORE_DIR, UNION_GRAPHS
+from ..vocab import GRAPHS
+from .lines import SortedLines, sort_file
+from .publish import Staged, staged_release, write_release
+from .rules import (
+    DATA_GRAPH,
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    OX_FORMATS,
+    UnsupportedVocabulary,
+    count,
+    drop_build_graphs,
+    materialize,
+    written_as_quad,
+)
+from .shacl_sparql import validate_store
+from .sources import SourceError, content_hash, error_message, parse_files, rdf_files
+from .validate import Validation
+
+METADATA_GRAPH = ox.NamedNode(str(GRAPHS["metadata"]))
+ASSERTED = {"ontology": ONTOLOGY_GRAPH, "data": DATA_GRAPH}
+
+# Given by pipeline.py, which owns timing and the "does not conform" decision.
+Timer = Callable[[dict[str, float], str, Callable[[], Any]], Any]
+ConformingCheck = Callable[[Validation], None]
+
+
+class UnsupportedInput(UnsupportedVocabulary):
+    """Input the scalable engine cannot publish exactly as the reference engine would."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The input files by folder, and the dataset version they make."""
+
+    files: dict[str, list[Path]]
+    version: str
+
+
+@dataclass
+class StoreChecked:
+    """The outcome of parse → reason → validate in a store (see pipeline.Checked)."""
+
+    version: str
+    asserted_triples: int
+    inferred_triples: int
+    validation: Validation
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Workspace:
+    """The build's store and its scratch folder (parsed N-Triples, sort files)."""
+
+    store: ox.Store
+    workdir: Path
+
+    def parsed(self, name: str) -> Path:
+        """The N-Triples of an asserted graph as parsed from its files (unsorted)."""
+        return self.workdir / f"{name}.nt"
+
+
+def inputs(paths: Paths) -> Inputs:
+    """The files sources.load_sources reads, and the same version, without parsing them."""
+    files = {name: rdf_files(paths.root / name) for name in ("ontology", "data", "shapes")}
+    for name, found in files.items():
+        if not found:
+            raise SourceError(paths.root / name, None, "no RDF files found")
+    hashed = tuple(f for group in files.values() for f in group)
+    hashed += tuple(sorted(paths.queries.glob("*.rq")))
+    return Inputs(files, content_hash(hashed, paths.root))
+
+
+# --------------------------------------------------------------------------- parse
+
+
+def parse_into(workspace: Workspace, inputs: Inputs) -> tuple[Graph, int]:
+    """Load ontology/ and data/ into their graphs of the store; returns the shapes graph and
+    the number of asserted data triples."""
+    for name, graph in ASSERTED.items():
+        parse_files_to(workspace.store, inputs.files[name], graph, workspace.parsed(name))
+    return parse_files(inputs.files["shapes"]), count(workspace.store, DATA_GRAPH)
+
+
+def parse_files_to(store: ox.Store, files: Iterable[Path], graph: ox.NamedNode, out: Path) -> None:
+    """Parse each file once into N-Triples (`out`), bulk-load that into `graph`, and add the
+    side-graph copies of literals the store would not keep as written (rules.STORED_AS)."""
+    with out.open("wb") as ntriples:
+        for path in files:
+            side: list[ox.Quad] = []
+            try:
+                ox.serialize(_noting(_parse(path), side), ntriples, format=ox.RdfFormat.N_TRIPLES)
+            except SyntaxError as error:
+                raise _source_error(path, error) from error
+            store.extend(side)
+    store.bulk_load(path=out, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+
+
+def _parse(path: Path) -> Iterator[ox.Quad]:
+    # As sources.py: relative IRIs against the file's URI.
+    return ox.parse(path=path, format=OX_FORMATS[path.suffix], base_iri=path.as_uri())
+
+
+def _noting(quads: Iterator[ox.Quad], side: list[ox.Quad]) -> Iterator[ox.Quad]:
+    for quad in quads:
+        if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
+            raise UnsupportedInput(
+                f"a blank node in {quad}: the scalable engine publishes only graphs without "
+                "blank nodes; build with the reference engine instead"
+            )
+        if (copy := written_as_quad(quad)) is not None:
+            side.append(copy)
+        yield quad
+
+
+def _source_error(path: Path, error: SyntaxError) -> SourceError:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return SourceError(path, error.lineno, error_message(Exception(error.msg), text, error.lineno))
+
+
+# --------------------------------------------------------------------------- check
+
+
+def check_in(workspace: Workspace, inputs: Inputs, timed: Timer) -> StoreChecked:
+    """parse → reason → validate inside the workspace's store."""
+    seconds: dict[str, float] = {}
+    shapes, asserted = timed(seconds, "parse", lambda: parse_into(workspace, inputs))
+    run = timed(seconds, "reason", lambda: materialize(workspace.store))
+    validation = timed(seconds, "validate", lambda: validate_store(workspace.store, shapes))
+    return StoreChecked(inputs.version, asserted, run.inferred, validation, seconds)
+
+
+def check(paths: Paths, timed: Timer) -> StoreChecked:
+    """Check without publishing: the store lives in a temporary folder of the build folder."""
+    paths.build_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".check-", dir=paths.build_dir))
+    try:
+        workspace = Workspace(ox.Store(str(folder / STORE_DIR)), folder)
+        return check_in(workspace, inputs(paths), timed)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build(
+    paths: Paths,
+    created: date,
+    extras: Mapping[str, bytes],
+    timed: Timer,
+    conforming: ConformingCheck,
+) -> tuple[StoreChecked, Path]:
+    """parse → reason → validate → publish; the store is built where the release keeps it."""
+    found = inputs(paths)
+    with staged_release(paths.build_dir, found.version) as staged:
+        checked = build_in(staged, found, created, extras, timed, conforming)
+    assert staged.release is not None
+    return checked, staged.release
+
+
+def build_in(
+    staged: Staged,
+    found: Inputs,
+    created: date,
+    extras: Mapping[str, bytes],
+    timed: Timer,
+    conforming: ConformingCheck,
+) -> StoreChecked:
+    """The build in a staged release; the store is closed on return (its last reference
+    goes), before the release is renamed and served."""
+    workspace = Workspace(ox.Store(str(staged.directory / STORE_DIR)), staged.workdir)
+    checked = check_in(workspace, found, timed)
+    conforming(checked.validation)
+    timed(checked.seconds, "publish", lambda: publish(workspace, staged, checked, created, extras))
+    return checked
+
+
+def publish(
+    workspace: Workspace,
+    staged: Staged,
+    checked: StoreChecked,
+    created: date,
+    extras: Mapping[str, bytes],
+) -> None:
+    content = {name: sorted_graph(workspace, name) for name in UNION_GRAPHS}
+    report = checked.validation.report
+
+    def finish_store(_: Path, __: Path, metadata: SortedLines) -> None:
+        """The build's store becomes the release's: the metadata graph in, scratch out."""
+        store = workspace.store
+        source = metadata.open()
+        store.load(source, format=ox.RdfFormat.N_TRIPLES, to_graph=METADATA_GRAPH)
+        drop_build_graphs(store)
+        store.optimize()
+        store.flush()
+
+    write_release(staged.directory, content, report, checked.version, created, extras, finish_store)
+
+
+def sorted_graph(workspace: Workspace, name: str) -> SortedLines:
+    """The sorted, distinct N-Triples lines of one graph of the union, in a file."""
+    unsorted = workspace.workdir / f"{name}.unsorted"
+    if name in ASSERTED:
+        workspace.parsed(name).rename(unsorted)
+    else:
+        workspace.store.dump(unsorted, format=ox.RdfFormat.N_TRIPLES, from_graph=INFERRED_GRAPH)
+    return sort_file(unsorted, workspace.workdir / f"{name}.sorted", workspace.workdir)
