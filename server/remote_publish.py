@@ -441,10 +441,15 @@ def run_switch(switch: Switch, release: Release) -> None:
 def add_publish(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     summary = (
         "load the current release into a remote SPARQL store (Graph Store HTTP Protocol) and "
-        "switch the store to it in one update"
+        "switch the store to it at once"
     )
     command = commands.add_parser("publish", help=summary, description=summary)
     command.set_defaults(run=run_publish)
+    publish_options(command)
+    return command
+
+
+def publish_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--to", required=True, metavar="URL", help="SPARQL endpoint for queries and updates"
     )
@@ -469,7 +474,6 @@ def add_publish(commands: argparse._SubParsersAction) -> argparse.ArgumentParser
         default=CHUNK_BYTES / 2**20,
         help="size of one upload in MiB (default: %(default)g)",
     )
-    return command
 
 
 def target_from(args: argparse.Namespace) -> Target:
@@ -513,9 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     top = argparse.ArgumentParser(prog="python -m server.remote_publish")
     top.add_argument("--root", type=Path)
     top.add_argument("--build-dir", type=Path)
-    add_publish(top.add_subparsers(required=True))
-    args = top.parse_args(["publish", *(argv if argv is not None else sys.argv[1:])])
-    return args.run(args)
+    publish_options(top)
+    return run_publish(top.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -5,11 +5,15 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 from server.config import PACKAGE_ROOT
+
+LOGS: dict[int, IO[bytes]] = {}  # each running server's standard error, by process id
 
 
 def free_port() -> int:
@@ -38,6 +42,9 @@ def start(
     """`kzcn-kg serve` with one web worker and two query workers; `env` adds settings
     (e.g. KZCN_STORE)."""
     port = free_port()
+    # A file, not a pipe: nobody reads a pipe while the server runs, and a full one would
+    # block the server at its next log line.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -56,12 +63,16 @@ def start(
         ],
         cwd=PACKAGE_ROOT,
         env={**os.environ, "KZCN_QUERY_WORKERS": "2", **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
         start_new_session=True,
     )
+    LOGS[process.pid] = log
     base = f"http://127.0.0.1:{port}"
-    wait_until_up(base, process)
+    try:
+        wait_until_up(base, process)
+    except AssertionError as error:  # say why, and leave no server behind
+        raise AssertionError(f"{error}:\n{stop(process)}") from None
     return process, base
 
 
@@ -69,8 +80,10 @@ def stop(process: subprocess.Popen) -> str:
     """Stop the server and return what it wrote on standard error."""
     os.killpg(process.pid, signal.SIGTERM)
     try:
-        _, err = process.communicate(timeout=30)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
-        _, err = process.communicate()
-    return err.decode()
+        process.wait()
+    with LOGS.pop(process.pid) as log:
+        log.seek(0)
+        return log.read().decode()

@@ -131,7 +131,7 @@ UNPARSABLE = [
             "data/source.ttl",
             'schema:datePublished "2025-09-02"^^xsd:date',
             'schema:datePublished "2 September 2025"^^xsd:date',
-            "2 September 2025",
+            '"2 September 2025"^^',
         ),
         "'2 September 2025' is not a valid xsd:date",
     ),
@@ -174,7 +174,7 @@ BREAKING = [
     Breaking(
         "class of another vocabulary nobody declared",
         change(ORGS, ZJUT_TYPE, ZJUT_TYPE[:-1] + ", <https://schema.org/CollegeOrUniversity> ;"),
-        "Violation: <https://schema.org/CollegeOrUniversity> is used as a class (by "
+        "Violation: schema:CollegeOrUniversity is used as a class (by "
         f"{ZJUT}) but declared as one neither in ontology/ nor in shapes/vocabulary.ttl",
         "kzcn:UndeclaredClass",
     ),
@@ -310,3 +310,17 @@ def test_a_broken_rule_is_one_problem_naming_node_and_rule(after_good_build: Pat
     assert len(problems) == 1, problems
     assert problems[0].strip().startswith(case.problem), problems[0]
     assert problems[0].endswith(f"[{case.rule}]"), problems[0]
+
+
+def test_a_shape_that_cannot_be_used_is_one_error(after_good_build: Paths):
+    """Not the data's fault: the contract itself is broken, so no problem is reported about
+    the data, only the shape, as an input that cannot be read."""
+    shapes = after_good_build.shapes / "kzcn-shapes.ttl"
+    with shapes.open("a", encoding="utf-8") as file:
+        file.write("\nkzsh:BrokenShape a sh:NodeShape ; sh:targetClass kzcn:Country ;\n")
+        file.write('    sh:property [ sh:path kzcn:country ; sh:minCount "one" ] .\n')
+    lines = failing_build(after_good_build, UNREADABLE).splitlines()
+    assert lines == [
+        "error: shapes: a shape cannot be used: MinCountConstraintComponent sh:minCount must "
+        "be a literal with datatype xsd:integer."
+    ]

@@ -43,9 +43,9 @@ from tests.test_remote_store import EXAMPLES, rows, run
 
 DATA, METADATA = str(GRAPHS["data"]), str(GRAPHS["metadata"])
 ALT = "https://w3id.org/kzcn/id/organization/alt-university"
-OLD_LABEL, NEW_LABEL = '"ALT University"@en ;', '"ALT University (second release)"@en ;'
-# Property paths (rdfs:subClassOf*) included: Virtuoso 7.2 answers them wrongly on a database
-# bulk-loaded since it started (see Virtuoso.load); after a Graph Store upload it does not.
+LABEL_LINE = 'rdfs:label "ALT университеті"@kk , "ALT University{}"@en ;'
+OLD_LABEL, NEW_LABEL = LABEL_LINE.format(""), LABEL_LINE.format(" (second release)")
+# Property paths (rdfs:subClassOf*) included: see the `published` fixture.
 COMPARED = ("who-signed-with-whom", "agreements-by-kind", "what-the-agreements-set-up")
 # One query that sees every graph: its triple count, the version and the label that differs.
 STATE_QUERY = f"""SELECT ?g ?n ?version ?label WHERE {{
@@ -89,7 +89,13 @@ def sql_switch(virtuoso: Virtuoso) -> Switch:
 @pytest.fixture(scope="module")
 def published(virtuoso: Virtuoso, target: Target, release: Release) -> Published:
     # Small chunks: every graph goes up in several requests, as a large one would.
-    return publish(release, target, chunk_bytes=16 * 1024)
+    done = publish(release, target, chunk_bytes=16 * 1024)
+    # Virtuoso 7.2 answers property paths wrongly on a database first filled since it
+    # started, whether by the bulk loader or the Graph Store, until it restarts (see
+    # Virtuoso.load); once restarted, later publishes are answered rightly (tested below).
+    virtuoso.stop()
+    virtuoso.start()
+    return done
 
 
 def state(virtuoso: Virtuoso) -> State:
@@ -131,6 +137,10 @@ def test_readers_can_tell_the_published_version(
 def test_answers_through_the_remote_store_equal_the_embedded_store(
     name: str, published: Published, virtuoso: Virtuoso, release: Release
 ) -> None:
+    assert_same_answers(virtuoso, release, name)
+
+
+def assert_same_answers(virtuoso: Virtuoso, release: Release, name: str) -> None:
     query = next(example.text for example in EXAMPLES if example.name == name)
     remote = RemoteStore(virtuoso.sparql_url, release.version)
     embedded = EmbeddedStore(release.store_path, release.version, workers=1)
@@ -139,7 +149,7 @@ def test_answers_through_the_remote_store_equal_the_embedded_store(
     finally:
         remote.close()
         embedded.close()
-    assert theirs == expected
+    assert theirs == expected, name
     assert expected[1], "a query with no answer compares nothing"
 
 
@@ -233,6 +243,7 @@ def test_the_sql_switch_rolls_back_entirely_on_an_error(
     before = ours(virtuoso)
     staging = STAGING_PREFIX + "rollback"
     virtuoso.sql(f"SPARQL INSERT DATA {{ GRAPH <{staging}> {{ <urn:a> <urn:b> <urn:c> }} }};")
+    virtuoso.move_graphs([])  # installs the procedure, moves nothing
     # The first move is valid; the second (a number for a graph) fails.
     with pytest.raises(VirtuosoError, match="iri_to_id"):
         virtuoso.sql(
@@ -308,6 +319,8 @@ def test_readers_see_the_old_or_the_new_release_never_a_mix(
     assert set(seen) <= {old, new}, f"mixed states seen: {set(seen) - {old, new}}"
     assert seen.get(old), "no reader saw the old release: the switch was not observed"
     assert ours(virtuoso) == manifest_counts(second)
+    for name in COMPARED:  # property paths too: the database was not empty at its start
+        assert_same_answers(virtuoso, second, name)
 
 
 # --- the release in chunks ----------------------------------------------------------------------

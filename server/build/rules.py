@@ -33,13 +33,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import OWL, XSD
+from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Node
 
 from ..kazakh import kk_latin
-from ..vocab import GRAPHS, PREFIXES
+from ..vocab import BASE, GRAPHS, PREFIXES
 from .labels import LABEL_PREDICATES, SOURCE_LANG, TARGET_LANG
-from .reason import is_external_identity_link, is_worth_publishing
+from .reason import REFLEXIVE_TRIVIA, TRIVIAL_TYPES, is_external_identity_link
 
 ONTOLOGY_GRAPH = ox.NamedNode(str(GRAPHS["ontology"]))
 DATA_GRAPH = ox.NamedNode(str(GRAPHS["data"]))
@@ -50,7 +50,7 @@ INFERRED_GRAPH = ox.NamedNode(str(GRAPHS["inferred"]))
 BUILD_GRAPHS = "urn:kzcn:build:"
 _SCRATCH = BUILD_GRAPHS + "scratch:"
 DERIVED = ox.NamedNode(_SCRATCH + "derived")  # everything derived so far
-LABELS = ox.NamedNode(_SCRATCH + "labels")  # kk-Latn twins before the "not asserted" check
+LABELS = ox.NamedNode(_SCRATCH + "labels")  # each kk label and its kk-Latn spelling
 
 SPARQL_PREFIXES = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
 
@@ -403,54 +403,59 @@ def rule_update(
 
 
 def publish_derived(store: ox.Store, inferred: ox.NamedNode) -> int:
-    """Copy into `inferred` the derived triples reason.py keeps (its own predicate decides).
+    """Copy into `inferred` the derived triples reason.py keeps; returns how many triples
+    were derived.
 
     Derived triples are never asserted ones (FILTER NOT EXISTS above), so only
-    `is_worth_publishing` remains to check. Returns how many triples were derived.
+    reason.is_worth_publishing remains to check, here in SPARQL so that the triples never
+    become Python objects (its equivalence is tested against the real data and a generated
+    graph): our own IRI as subject, no reflexive trivia, no trivial type.
     """
-    derived = 0
-    kept: list[ox.Quad] = []
-    to_rdflib = TermConverter()
-    for quad in store.quads_for_pattern(None, None, None, DERIVED):
-        derived += 1
-        if is_worth_publishing(to_rdflib.triple(quad)):
-            kept.append(ox.Quad(quad.subject, quad.predicate, quad.object, inferred))
-        if len(kept) == BATCH:  # a bounded list, whatever the size of the graph
-            store.extend(kept)
-            kept = []
-    store.extend(kept)
+    derived = count(store, DERIVED)
+    trivia = ", ".join(f"<{term}>" for term in sorted(REFLEXIVE_TRIVIA))
+    trivial_types = ", ".join(f"<{term}>" for term in sorted(TRIVIAL_TYPES))
+    store.update(
+        f"""INSERT {{ GRAPH <{inferred.value}> {{ ?s ?p ?o }} }}
+        WHERE {{ GRAPH <{DERIVED.value}> {{ ?s ?p ?o }}
+            FILTER (isIRI(?s) && STRSTARTS(STR(?s), "{BASE}"))
+            FILTER (!(?p IN ({trivia}) && sameTerm(?s, ?o)))
+            FILTER (!(sameTerm(?p, <{RDF.type}>) && ?o IN ({trivial_types}))) }}"""
+    )
     return derived
-
-
-BATCH = 100_000
 
 
 def add_latin_labels(
     store: ox.Store, asserted: Sequence[ox.NamedNode], inferred: ox.NamedNode
 ) -> None:
-    """labels.latin_label_triples at scale: the kk labels come from a SELECT, their kk-Latn
-    twins from kk_latin, and twins already asserted are left out (as reason.py does)."""
-    query = f"""SELECT DISTINCT ?s ?p ?label WHERE {{
-        VALUES ?p {{ {" ".join(f"<{p}>" for p in LABEL_PREDICATES)} }}
-        ?s ?p ?label . FILTER (LCASE(LANG(?label)) = "{SOURCE_LANG}")
-    }}"""
-    twins = []
-    latin_of: dict[str, ox.Literal | None] = {}  # a name is often both label and prefLabel
-    for row in store.query(query, default_graph=list(asserted)):
+    """labels.latin_label_triples at scale: each distinct kk label is transliterated once in
+    Python (kk_latin) into a small map graph; SPARQL then gives every labelled node its
+    kk-Latn twin, leaving out twins already asserted (as reason.py does)."""
+    predicates = " ".join(f"<{p}>" for p in LABEL_PREDICATES)
+    labelled = f"""VALUES ?p {{ {predicates} }} ?s ?p ?label
+        FILTER (isLiteral(?label) && LCASE(LANG(?label)) = "{SOURCE_LANG}")"""
+    texts = f"SELECT DISTINCT ?label WHERE {{ {labelled} }}"
+    entries = []
+    for row in store.query(texts, default_graph=list(asserted)):
         text = row["label"].value
-        if text not in latin_of:
-            latin = kk_latin(text)  # nothing Cyrillic in it: no twin
-            latin_of[text] = ox.Literal(latin, language=TARGET_LANG) if latin != text else None
-        twin = latin_of[text]
-        if twin is not None:
-            twins.append(ox.Quad(row["s"], row["p"], twin, LABELS))
-    store.extend(twins)
+        latin = kk_latin(text)
+        if latin != text:  # nothing Cyrillic in it: no twin
+            entry = ox.BlankNode()
+            entries.append(ox.Quad(entry, _KK, row["label"], LABELS))
+            entries.append(ox.Quad(entry, _LATN, ox.Literal(latin, language=TARGET_LANG), LABELS))
+    store.extend(entries)
+    using = "".join(f"USING <{graph.value}> USING NAMED <{graph.value}>\n" for graph in asserted)
     graphs = " ".join(f"<{graph.value}>" for graph in asserted)
     store.update(
-        f"INSERT {{ GRAPH <{inferred.value}> {{ ?s ?p ?o }} }} WHERE {{"
-        f" GRAPH <{LABELS.value}> {{ ?s ?p ?o }}"
-        f" FILTER NOT EXISTS {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }} }}"
+        f"INSERT {{ GRAPH <{inferred.value}> {{ ?s ?p ?twin }} }}\n{using}"
+        f"USING NAMED <{LABELS.value}>\n"
+        f"WHERE {{ {labelled} GRAPH <{LABELS.value}> {{ ?entry <{_KK.value}> ?label ;"
+        f" <{_LATN.value}> ?twin }}"
+        f" FILTER NOT EXISTS {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?twin }} }} }}"
     )
+
+
+_KK = ox.NamedNode(_SCRATCH + "kk")
+_LATN = ox.NamedNode(_SCRATCH + "kk-latn")
 
 
 def check_supported(store: ox.Store, asserted: Sequence[ox.NamedNode]) -> None:

@@ -8,10 +8,7 @@ rdflib lets through with no more than a logged warning — an IRI that is not on
 """
 
 import hashlib
-import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +16,7 @@ import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 
 from ..config import Paths
-from .validate import qname
+from .validate import qname, silenced
 
 RDF_SUFFIXES = {".ttl": "turtle", ".nt": "nt", ".trig": "trig", ".jsonld": "json-ld"}
 
@@ -82,7 +79,9 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
         ) from error
     parsed = Graph()
     try:
-        with rdflib_warnings_silenced():
+        # rdflib logs an invalid IRI or an ill-typed literal (with a traceback) and goes on;
+        # check_terms reports them instead, as errors with file and line.
+        with silenced("rdflib.term"):
             parsed.parse(data=text, format=RDF_SUFFIXES[path.suffix], publicID=path.as_uri())
     except Exception as error:  # rdflib raises many types; all mean "this file is broken"
         line = error_line(error)
@@ -90,19 +89,6 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
     check_terms(path, text, parsed)
     graph += parsed
     return graph
-
-
-@contextmanager
-def rdflib_warnings_silenced() -> Iterator[None]:
-    """rdflib logs an invalid IRI or an ill-typed literal as a warning (with a traceback) and
-    goes on; check_terms reports them instead, as errors with file and line."""
-    logger = logging.getLogger("rdflib.term")
-    previous = logger.disabled
-    logger.disabled = True
-    try:
-        yield
-    finally:
-        logger.disabled = previous
 
 
 def check_terms(path: Path, text: str, graph: Graph) -> None:

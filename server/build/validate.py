@@ -16,10 +16,14 @@ no English label. The report (Validation.text) therefore shows the problems to f
 holds back those that may follow from them, saying how many: see first_to_fix.
 """
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyshacl
+from pyshacl.errors import ReportableRuntimeError
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
@@ -135,9 +139,16 @@ def first_to_fix(problems: list[Problem]) -> list[Problem]:
 
 def validate(ontology: Graph, data: Graph, shapes: Graph) -> Validation:
     asserted = ontology + data
-    _, report, _ = pyshacl.validate(
-        asserted, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
-    )
+    try:
+        with silenced("pyshacl-validate"):  # it logs to stderr what it raises, reported below
+            _, report, _ = pyshacl.validate(
+                asserted, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True
+            )
+    except ReportableRuntimeError as error:  # a shape pyshacl cannot load, e.g. sh:minCount "1"
+        from .sources import SourceError  # here, not above: sources.py imports this module
+
+        reason = str(error.message).splitlines()[0]
+        raise SourceError(Path("shapes"), None, f"a shape cannot be used: {reason}") from error
     problems = (
         integrity_problems(ontology, data)
         + vocabulary_problems(ontology, data, shapes)
@@ -268,6 +279,17 @@ def named_shape(shapes: Graph, shape: Node | None) -> str:
     if shape is not None and not isinstance(shape, URIRef):
         shape = shapes.value(predicate=SH.property, object=shape) or shape
     return qname(shape)
+
+
+@contextmanager
+def silenced(logger: str) -> Iterator[None]:
+    """Mute a library's logger while it runs: what it would log, the build reports itself."""
+    log = logging.getLogger(logger)
+    previous, log.disabled = log.disabled, True
+    try:
+        yield
+    finally:
+        log.disabled = previous
 
 
 def qname(node: Node | None) -> str:

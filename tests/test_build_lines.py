@@ -1,0 +1,67 @@
+"""Sorted lines in memory or on disk (server/build/lines.py): the same order and the same
+release whichever way they are kept, so a 10^7-triple build writes what a small one would."""
+
+import datetime
+import random
+from pathlib import Path
+
+import pytest
+
+from server.build import lines as lines_module
+from server.build.lines import LineFile, LineList, merge_unique, sort_unique
+from server.build.publish import publish
+from server.release import RELEASE_FILES
+
+from .test_publish import sample_graphs, sample_report
+
+# Bytes where Python's order and a locale's would differ: case, accents, Cyrillic, CJK,
+# a line that is a prefix of another, and repeats.
+SAMPLE = [
+    '<https://w3id.org/kzcn/id/b> <p> "Ә" .\n',
+    '<https://w3id.org/kzcn/id/B> <p> "a" .\n',
+    '<https://w3id.org/kzcn/id/b> <p> "é" .\n',
+    '<https://w3id.org/kzcn/id/b> <p> "中" .\n',
+    '<https://w3id.org/kzcn/id/b> <p> "a" .\n',
+    '<https://w3id.org/kzcn/id/b> <p> "a b" .\n',
+    '<https://w3id.org/kzcn/id/b> <p> "a" .\n',
+    '<https://w3id.org/kzcn/id/b-c> <p> "z" .\n',
+    '<https://w3id.org/kzcn/id/b/c> <p> "z" .\n',
+]
+
+
+def sample_lines(copies: int = 40) -> list[bytes]:
+    lines = [line.encode() for line in SAMPLE] + [
+        f'<https://w3id.org/kzcn/id/n{i}> <p> "{i}" .\n'.encode() for i in range(copies)
+    ]
+    random.Random(5).shuffle(lines)
+    return lines
+
+
+@pytest.mark.parametrize("in_memory", [10_000, 3])
+def test_sorting_in_memory_or_on_disk_gives_pythons_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: int
+) -> None:
+    monkeypatch.setattr(lines_module, "IN_MEMORY_LINES", in_memory)
+    unsorted = sample_lines()
+    result = sort_unique(unsorted, tmp_path, "sample")
+    assert isinstance(result, LineList if in_memory > len(unsorted) else LineFile)
+    assert list(result) == sorted(set(unsorted))
+    assert len(result) == len(set(unsorted))
+    assert list(result) == list(result), "iterable more than once"
+
+
+def test_merging_keeps_each_line_once() -> None:
+    first, second = sorted({b"a\n", b"c\n", b"d\n"}), sorted({b"b\n", b"c\n", b"e\n"})
+    assert list(merge_unique([first, second])) == [b"a\n", b"b\n", b"c\n", b"d\n", b"e\n"]
+
+
+def test_a_release_written_through_files_is_the_same_as_from_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = datetime.date(2026, 1, 2)
+    in_memory = publish(tmp_path / "memory", sample_graphs(), sample_report(), "v1", created)
+    monkeypatch.setattr(lines_module, "IN_MEMORY_LINES", 2)  # every graph and the JSON-LD spill
+    on_disk = publish(tmp_path / "disk", sample_graphs(), sample_report(), "v1", created)
+    for file in RELEASE_FILES:
+        assert (on_disk / file.name).read_bytes() == (in_memory / file.name).read_bytes(), file
+    assert not (on_disk / ".work").exists(), "the scratch folder is not published"
