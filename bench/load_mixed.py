@@ -29,7 +29,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
+
+from sparql_load import free_port  # noqa: E402  (bench/ is on the path: this script's folder)
 
 from server.pages.languages import LANGUAGES  # noqa: E402
 
@@ -172,6 +173,8 @@ class Traffic:
     seed: int
     rng: random.Random = field(init=False)
     cycles: dict[str, Iterator[Req]] = field(init=False)
+    kinds: list[str] = field(init=False)
+    weights: list[int] = field(init=False)
     next_runaway: float = field(init=False)
     counter: Iterator[int] = field(init=False)
 
@@ -254,6 +257,7 @@ async def drive(port: int, traffic: Traffic, connections: int) -> list[Outcome]:
 async def fetch_all(port: int, reqs: list[Req], connections: int) -> list[dict[str, str]]:
     """Every request once (the warm-up); the response headers of each, in order."""
     answers: list[dict[str, str]] = [{} for _ in reqs]
+    failures: list[str] = []
     todo = iter(enumerate(reqs))
 
     async def lane() -> None:
@@ -261,11 +265,13 @@ async def fetch_all(port: int, reqs: list[Req], connections: int) -> list[dict[s
         for i, req in todo:
             status, headers = await connection.exchange(req)
             if not 200 <= status < 400:
-                raise SystemExit(f"warm-up: {req.method} {req.path} answered {status}")
+                failures.append(f"{req.method} {req.path[:200]} answered {status}")
             answers[i] = headers
         connection.close()
 
     await asyncio.gather(*(lane() for _ in range(connections)))
+    if failures:
+        raise SystemExit("warm-up failed:\n  " + "\n  ".join(failures[:10]))
     return answers
 
 
@@ -444,30 +450,29 @@ def request_pools(base: str, release: Path, seed: int) -> dict[str, list[Req]]:
 # --- the server ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(build_dir: Path, port: int, args: argparse.Namespace) -> subprocess.Popen:
+def start_server(
+    build_dir: Path, port: int, args: argparse.Namespace, log: Path
+) -> subprocess.Popen:
     command = [str(BIN / "kzcn-kg"), "--build-dir", str(build_dir), "serve", "--port", str(port)]
     if args.workers:
         command += ["--workers", str(args.workers)]
     if args.threads:
         command += ["--threads", str(args.threads)]
-    log = open(args.server_log, "wb") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}")
+            raise SystemExit(f"the server exited with {process.returncode}:\n{tail(log)}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
                 return process
         except OSError:
             time.sleep(0.3)
-    raise SystemExit("the server did not come up")
+    stop_server(process)
+    raise SystemExit(f"the server did not come up:\n{tail(log)}")
 
 
 def stop_server(process: subprocess.Popen) -> None:
@@ -491,6 +496,22 @@ def tree_rss(pid: int) -> int:
         with contextlib.suppress(psutil.NoSuchProcess):
             total += process.memory_info().rss
     return total
+
+
+def tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of each process of the server."""
+    seconds = {}
+    for process in server_tree(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            seconds[process.pid] = times.user + times.system
+    return seconds
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two snapshots; a process killed in between (a runaway's) is
+    missing from the second, so this is the cost of the traffic that was answered."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def settled_rss(pid: int, processes: int, seconds: float = 30) -> int:
@@ -529,7 +550,9 @@ def stats(outcomes: list[Outcome], seconds: float) -> dict:
     }
 
 
-def run_once(port: int, pools: dict[str, list[Req]], args: argparse.Namespace, run: int) -> dict:
+def run_once(
+    server_pid: int, port: int, pools: dict[str, list[Req]], args: argparse.Namespace, run: int
+) -> dict:
     traffic = Traffic(
         pools,
         fresh_query(run),
@@ -539,7 +562,9 @@ def run_once(port: int, pools: dict[str, list[Req]], args: argparse.Namespace, r
     )
     psutil.cpu_percent()  # starts the machine-wide measurement
     cpu_before, wall_before = time.process_time(), time.monotonic()
+    server_before = tree_cpu(server_pid)
     outcomes = asyncio.run(drive(port, traffic, args.connections))
+    server_cpu = cpu_used(server_before, tree_cpu(server_pid))
     wall = time.monotonic() - wall_before
     client_cpu = (time.process_time() - cpu_before) / wall
     window = min(args.seconds, wall)  # rates are per second of sending; the drain is apart
@@ -553,6 +578,7 @@ def run_once(port: int, pools: dict[str, list[Req]], args: argparse.Namespace, r
         "normal": stats(normal, window),
         "runaway": stats(by_kind.pop("runaway", []), window),
         "classes": {kind: stats(items, window) for kind, items in sorted(by_kind.items())},
+        "server_cpu_ms_per_normal_request": round(server_cpu * 1000 / max(len(normal), 1), 2),
         "client_cpu_share_of_one_core": round(client_cpu, 2),
         "machine_cpu_percent": psutil.cpu_percent(),
         "load_average_1min": round(os.getloadavg()[0], 2),
@@ -599,7 +625,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--p99-ms", type=float, default=100)
     parser.add_argument("--rss-growth", type=float, default=0.10)
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--server-log", type=Path, help="keep the server's output here")
+    parser.add_argument("--server-log", type=Path, help="keep the server's log here")
     parser.add_argument("--out", type=Path, default=RESULTS / "load-mixed.json")
     return parser.parse_args()
 
@@ -615,9 +641,13 @@ def fresh_build(tmp: Path) -> Path:
     return build_dir
 
 
-def measure(build_dir: Path, args: argparse.Namespace) -> dict:
+def tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def measure(build_dir: Path, args: argparse.Namespace, log: Path) -> dict:
     port = free_port()
-    server = start_server(build_dir, port, args)
+    server = start_server(build_dir, port, args, log)
     try:
         base = f"http://127.0.0.1:{port}"
         pools = request_pools(base, (build_dir / "current").resolve(), args.seed)
@@ -627,9 +657,12 @@ def measure(build_dir: Path, args: argparse.Namespace) -> dict:
         rss = {"after_warm_up": settled_rss(server.pid, processes)}
         runs = {}
         for run in (1, 2):
-            runs[f"run_{run}"] = run_once(port, pools, args, run)
+            runs[f"run_{run}"] = run_once(server.pid, port, pools, args, run)
             rss[f"after_run_{run}"] = settled_rss(server.pid, processes)
             print(f"run {run}: {json.dumps(runs[f'run_{run}']['normal'])}", file=sys.stderr)
+    except BaseException:
+        print(f"the server's last words ({log}):\n{tail(log)}", file=sys.stderr)
+        raise
     finally:
         stop_server(server)
     return {
@@ -647,7 +680,8 @@ def measure(build_dir: Path, args: argparse.Namespace) -> dict:
 def main() -> int:
     args = parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        record = measure(args.build_dir or fresh_build(Path(tmp)), args)
+        log = args.server_log or Path(tmp) / "server.log"
+        record = measure(args.build_dir or fresh_build(Path(tmp)), args, log)
     record["targets"] = verdicts(record, args)
     record["passed"] = all(record["targets"].values())
     args.out.parent.mkdir(parents=True, exist_ok=True)

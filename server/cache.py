@@ -1,7 +1,9 @@
 """A least-recently-used cache bounded in bytes, safe across threads.
 
 Everything cached here is keyed by the dataset version (directly or through the ETag), and a
-release never changes, so an entry never goes stale: it is only ever evicted to make room."""
+release never changes, so an entry never goes stale: after a switch to a new release
+(current_release.py) the old version's entries are simply never asked for again, and are
+evicted to make room like any other."""
 
 import threading
 from collections import OrderedDict

@@ -16,6 +16,14 @@ Standard protocols only, so any SPARQL 1.1 store will do:
 Until the switch nothing live is touched: a failure there removes the staging graphs and
 leaves the previous version serving. Every error names its step and the engine's message.
 
+Virtuoso 7.2 does not run one Update request atomically: an error in a later operation
+leaves the earlier ones done, and readers were seen with one graph new and another old.
+`--virtuoso-sql HOST:PORT` switches in one SQL transaction instead (isql, see
+server/store/virtuoso.py `move_graphs`), which readers see as wholly old or wholly new.
+Virtuoso 7.2 also answers property paths wrongly on a database first filled since it
+started (openlink/virtuoso-opensource#929): restart it once after the first publish into an
+empty database; later publishes need no restart.
+
 Blank nodes are scoped to one upload, so a graph's triples with a blank node are held back
 and sent in one request at the end (our releases have none; memory then grows only with them).
 
@@ -24,7 +32,8 @@ Basic, whichever the server asks for. Virtuoso's authenticated endpoints are `/s
 (queries and updates) and `/sparql-graph-crud-auth` (Graph Store), both Digest:
 
     kzcn-kg publish --to http://host:8890/sparql-auth \\
-        --graph-store http://host:8890/sparql-graph-crud-auth --user kzcn_publisher
+        --graph-store http://host:8890/sparql-graph-crud-auth --user kzcn_publisher \\
+        --virtuoso-sql host:1111
 """
 
 import argparse

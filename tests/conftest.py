@@ -137,7 +137,7 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def embedded_app(release_build_dir: Path) -> Iterator[Flask]:
     """Over the embedded store only: for the few tests about its own machinery (the pool of
     query processes it kills and replaces), which a remote store does not have."""

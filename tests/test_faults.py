@@ -19,6 +19,7 @@ from email.message import Message
 from pathlib import Path
 
 import psutil
+import pyoxigraph as ox
 import pytest
 
 from server.build.pipeline import build
@@ -398,6 +399,15 @@ def not_a_store(build_dir: Path) -> None:
     (store / "CURRENT").write_text("not a database\n", encoding="utf-8")
 
 
+def store_without_a_graph(build_dir: Path) -> None:
+    """Half a graph: the store lost the inferred triples its manifest counts."""
+    release = current(build_dir)
+    store = ox.Store(str(release.store_path))
+    store.remove_graph(ox.NamedNode(release.manifest["graphs"]["inferred"]["iri"]))
+    store.flush()
+    del store
+
+
 def truncated_dump(build_dir: Path) -> None:
     path = current(build_dir).path / UNION_TURTLE
     path.write_bytes(path.read_bytes()[:1000])
@@ -415,6 +425,7 @@ SERVE = (sys.executable, "-m", "server.cli")
         (manifest_without_version, "manifest.json without a version"),
         (no_store, "no store directory"),
         (not_a_store, "cannot be opened: A query worker could not open the store"),
+        (store_without_a_graph, "lacks the inferred graph"),
         (truncated_dump, f"{UNION_TURTLE} of 1000 bytes"),
     ],
 )

@@ -1,5 +1,7 @@
 """The example queries in queries/: each is documented by its header and, run on the served
-release, gives exactly the answer its file in queries/expected/ claims.
+release, gives exactly the answer its file in queries/expected/ claims, over either store (the
+embedded one and Virtuoso: the `client` fixture runs each test over both), so each query is
+written in SPARQL that both engines answer alike.
 
 Expected files are the data of these tests: `{name}.tsv` (SPARQL 1.1 TSV; for ASK, `true` or
 `false`) or `{name}.nt` for CONSTRUCT (N-Triples). Rows and triples are compared as sets, so

@@ -1,4 +1,5 @@
-"""`kzcn-kg serve` for real: gunicorn on a loopback port, spoken to over HTTP."""
+"""`kzcn-kg serve` for real: granian on a loopback port, spoken to over HTTP. Its faults
+(killed workers, new releases, broken builds) are in test_faults.py."""
 
 import json
 import threading

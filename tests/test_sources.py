@@ -71,3 +71,41 @@ def test_version_changes_with_any_input_byte(project_copy: Paths, checked):
     path: Path = project_copy.data / "domains.ttl"
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert load_sources(project_copy).version != checked.sources.version
+
+
+def test_an_invalid_iri_is_an_error_on_its_line(project_copy: Paths, capfd):
+    path = project_copy.data / "extra.ttl"
+    path.write_text(
+        "@prefix kzcn: <https://w3id.org/kzcn/ontology#> .\n\n"
+        "<https://w3id.org/kzcn/id/organization/alt university> kzcn:country\n"
+        "    <https://w3id.org/kzcn/id/country/kazakhstan> .\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceError) as caught:
+        load_sources(project_copy)
+    assert (caught.value.path, caught.value.line) == (path, 3)
+    assert caught.value.message.startswith(
+        "invalid IRI <https://w3id.org/kzcn/id/organization/alt university>: "
+        "Invalid IRI code point ' ' — in: <https://w3id.org/kzcn/id/organization/alt university>"
+    )
+    assert capfd.readouterr().err == ""  # rdflib's own warning is not printed as well
+
+
+def test_an_ill_typed_literal_is_an_error_on_its_line(project_copy: Paths, capfd):
+    """ "3"^^xsd:positiveInteger stands on many lines; the one written as a date is found."""
+    data = project_copy.data / "organizations.ttl"
+    old = 'kzcn:sourceParagraph "3"^^xsd:positiveInteger ;\n    prov:wasDerivedFrom src:baq-kz-'
+    old += "2025-09-02-kz-cn-universities .\n\ninst:kazakh-national-agrarian-research-university"
+    edit(data, old, old.replace("xsd:positiveInteger", "xsd:date"))
+    number = (
+        data.read_text(encoding="utf-8")
+        .splitlines()
+        .index('    kzcn:sourceParagraph "3"^^xsd:date ;')
+    )
+    with pytest.raises(SourceError) as caught:
+        load_sources(project_copy)
+    assert (caught.value.path, caught.value.line) == (data, number + 1)
+    assert caught.value.message == (
+        "'3' is not a valid xsd:date — in: kzcn:sourceParagraph \"3\"^^xsd:date ;"
+    )
+    assert "Traceback" not in capfd.readouterr().err

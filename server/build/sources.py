@@ -93,12 +93,12 @@ def parse_file(path: Path, into: Graph | None = None) -> Graph:
 
 def check_terms(path: Path, text: str, graph: Graph) -> None:
     """An IRI that is not a valid IRI, or a literal not of its datatype, is an error."""
-    for term in sorted({term for triple in graph for term in triple}, key=str):
-        found = bad_term(term)
-        if found:
-            message, needles = found
-            line = line_of(text, *needles)
-            raise SourceError(path, line, quoted(message, text, line))
+    terms = {term for triple in graph for term in triple}
+    bad = [found for found in map(bad_term, terms) if found is not None]
+    if bad:
+        message, needles = min(bad)  # one error; the same one every time
+        line = line_of(text, *needles)
+        raise SourceError(path, line, quoted(message, text, line))
 
 
 def bad_term(term: object) -> tuple[str, tuple[str, ...]] | None:

@@ -1,6 +1,7 @@
 """One small interface to the data: run a query on a dataset, in a format, within a deadline,
-and get bytes back. The embedded Oxigraph store implements it; a remote SPARQL endpoint will
-too. Nothing outside this package knows which one it has."""
+and get bytes back. The embedded Oxigraph store implements it (embedded.py), and so does any
+SPARQL 1.1 endpoint (remote.py), which is made to answer exactly as the embedded store does.
+Nothing outside this package knows which one it has: the server's tests run over both."""
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
