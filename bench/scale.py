@@ -275,18 +275,22 @@ def is_wanted(match: re.Match, wanted: dict, found: dict) -> bool:
     return required is None or (cls == required and re.search(r"-\d+$", slug) is not None)
 
 
-def timed_get(base: str, target: Target, limit: float) -> tuple[int, float]:
-    """(HTTP status, seconds until the whole body was read)."""
+@dataclass(frozen=True)
+class Sample:
+    status: int
+    seconds: float  # until the whole body was read
+    size: int  # bytes of the body: most example queries answer more as the graph grows
+
+
+def timed_get(base: str, target: Target, limit: float) -> Sample:
     request = urllib.request.Request(base + target.path, headers={"Accept": target.accept})
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=limit + 60) as response:
-            response.read()
-            status = response.status
+            size, status = len(response.read()), response.status
     except urllib.error.HTTPError as error:
-        error.read()
-        status = error.code
-    return status, time.perf_counter() - start
+        size, status = len(error.read()), error.code
+    return Sample(status, time.perf_counter() - start, size)
 
 
 def measure(base: str, targets: list[Target], repeats: int, limit: float) -> dict[str, dict]:
@@ -294,25 +298,31 @@ def measure(base: str, targets: list[Target], repeats: int, limit: float) -> dic
     it failed. A target that fails its warm-up is not repeated (a time-out costs the limit)."""
     results = {}
     for target in targets:
-        status, seconds = timed_get(base, target, limit)
-        if status != 200:
-            results[target.name] = failure(status, seconds, limit)
-            continue
-        samples = [timed_get(base, target, limit) for _ in range(repeats)]
-        failed = [s for s in samples if s[0] != 200]
+        warm_up = timed_get(base, target, limit)
+        samples = (
+            [timed_get(base, target, limit) for _ in range(repeats)]
+            if warm_up.status == 200
+            else []
+        )
+        failed = [s for s in (warm_up, *samples) if s.status != 200]
         if failed:
-            results[target.name] = failure(*failed[0], limit)
+            results[target.name] = failure(failed[0], limit)
             continue
-        ms = [round(sec * 1000, 2) for _, sec in samples]
-        results[target.name] = {**percentiles(ms), "samples_ms": ms}
+        ms = [round(s.seconds * 1000, 2) for s in samples]
+        results[target.name] = {**percentiles(ms), "samples_ms": ms, "bytes": warm_up.size}
     return results
 
 
-def failure(status: int, seconds: float, limit: float) -> dict:
+def failure(sample: Sample, limit: float) -> dict:
     # The server answers 503 both for a query stopped at its limit and for a store that is
     # down; only the first comes after the limit.
-    timed_out = status == 503 and seconds >= limit * 0.9
-    return {"status": status, "timed_out": timed_out, "limit_s": limit, "ms": round(seconds * 1000)}
+    timed_out = sample.status == 503 and sample.seconds >= limit * 0.9
+    return {
+        "status": sample.status,
+        "timed_out": timed_out,
+        "limit_s": limit,
+        "ms": round(sample.seconds * 1000),
+    }
 
 
 def percentiles(ms: list[float]) -> dict:

@@ -4,7 +4,9 @@ Measured on this project's 2-core machine (bench/README.md), granian answers a c
 about three times as fast as gunicorn. Each web worker process imports `server.wsgi:app`,
 which reads its settings from the environment; so the command line's settings are passed on
 as KZCN_* variables. Queries run in each worker's own pool of killable query processes (see
-store/embedded.py), so a slow query holds one blocking thread, never a whole worker."""
+store/embedded.py), so a slow query holds one blocking thread, never a whole worker. A release
+published while it runs is picked up by each web worker, without a restart
+(current_release.py); a broken one is refused before anything starts (cli.run_serve)."""
 
 import os
 

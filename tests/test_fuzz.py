@@ -6,6 +6,9 @@ Every answer goes through `check` (tests/test_fuzz_harness.py): no 5xx but the d
 503, no header injection, no outbound connection, no file read outside the release. The
 `@example`s are the inputs that once broke the server, kept as regression cases."""
 
+import socket
+from collections.abc import Iterator
+
 import psutil
 import pytest
 from hypothesis import example, given
@@ -160,6 +163,71 @@ def test_any_parameters(app, params, method):
 def test_service_description_and_editor(app, accept, format_):
     params = {} if format_ is None else {"format": format_}
     fetch(app, "GET", "/sparql", query_string=params, headers={"Accept": accept})
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[socket.socket]:
+    """A local TCP port that nobody should ever connect to. It sees the engine's own
+    connections, which an audit hook cannot: the embedded engine runs in child processes,
+    Virtuoso in a process of its own."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(0.05)
+        yield server
+
+
+def url_of(server: socket.socket) -> str:
+    return f"http://127.0.0.1:{server.getsockname()[1]}/"
+
+
+def connections_to(server: socket.socket) -> int:
+    """How many connections are waiting (each is accepted and closed)."""
+    count = 0
+    while True:
+        try:
+            connection, _ = server.accept()
+        except TimeoutError:
+            return count
+        connection.close()
+        count += 1
+
+
+# Ways to smuggle a SERVICE past a tokenizer: a comment ended by a lone CR, a less-than
+# read as the start of an IRI, no space before a prefixed name, case, SILENT, a variable.
+BEFORE = st.sampled_from(["", "#x\r", "FILTER(1<1)", "FILTER(?o<1)", "/**/", "BIND(1 AS ?o)"])
+KEYWORDS = st.sampled_from(["SERVICE", "service", "SeRvIcE", "SERVICE SILENT", "SERVICE\tSILENT"])
+GAPS = st.sampled_from([" ", "", "\t", "#>\n", "\r", "\n", "#\r"])
+TARGETS = st.sampled_from(["<{url}>", "x:s", ":s", "?v"])
+
+
+@fuzz(40)
+@given(before=BEFORE, keyword=KEYWORDS, gap=GAPS, target=TARGETS)
+@example(before="#x\r", keyword="SERVICE", gap=" ", target="<{url}>")  # once reached out
+@example(before="FILTER(1<1)", keyword="SERVICE", gap="#>\n", target="x:s")  # once reached out
+@example(before="", keyword="SERVICE", gap="", target="x:s")  # once reached out
+@example(before="", keyword="SERVICE", gap="", target=":s")  # once reached out
+def test_no_spelling_of_service_reaches_out(app, listener, before, keyword, gap, target):
+    url = url_of(listener)
+    query = (
+        f"PREFIX x: <{url}>\nPREFIX : <{url}>\nSELECT * WHERE {{ BIND(<{url}> AS ?v) "
+        f"{before}{keyword}{gap}{target.format(url=url)} {{ ?s ?p ?o }} }}"
+    )
+    fetch(app, "GET", "/sparql", query_string={"query": query, "timeout": TIMEOUT})
+    assert connections_to(listener) == 0, query
+
+
+def test_no_dataset_or_description_reaches_out(app, listener):
+    """Graphs named by URL (FROM, the protocol's parameters) and DESCRIBE of a URL are
+    looked up in the store, never fetched."""
+    url = url_of(listener)
+    for params in (
+        {"query": f"SELECT * FROM <{url}> WHERE {{ ?s ?p ?o }}"},
+        {"query": f"SELECT * FROM NAMED <{url}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"},
+        {"query": "ASK { ?s ?p ?o }", "default-graph-uri": url, "named-graph-uri": url},
+        {"query": f"DESCRIBE <{url}>"},
+        {"query": f"LOAD <{url}>"},
+    ):
+        fetch(app, "GET", "/sparql", query_string={**params, "timeout": TIMEOUT})
+        assert connections_to(listener) == 0, params
 
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"

@@ -295,7 +295,7 @@ def test_the_index_is_built_once_even_under_concurrent_first_searches(index):
         time.sleep(0.05)  # long enough for every thread to arrive while it builds
         return body
 
-    service = SimpleNamespace(job=lambda query, fmt: query, run=run)
+    service = SimpleNamespace(job=lambda query, fmt: query, run=run, version="v1")
     fake_app = SimpleNamespace(extensions={"kzcn_queries": service})
     results = []
     threads = [

@@ -428,7 +428,8 @@ def strict_app(release_build_dir, store_url):
         store_url=store_url,
         query_timeout=1.0,
         max_result_bytes=2000,
-        query_workers=1,
+        # Two: while the worker a time-out killed is replaced, the other answers the next test.
+        query_workers=2,
     )
     application = create_app(settings)
     yield application

@@ -129,7 +129,7 @@ def publish(
     with staged_release(build_dir, version) as staged, _cyclic_gc_paused():
         content = _canonical_lines([graphs[name] for name in UNION_GRAPHS])
         lines = {name: LineList(graph) for name, graph in zip(UNION_GRAPHS, content, strict=True)}
-        write_release(staged.directory, lines, report, version, created, extras or {}, _load_store)
+        write_release(staged.directory, lines, report, version, created, extras or {}, load_store)
     return staged.release
 
 
@@ -327,7 +327,7 @@ def _metadata_lines(metadata: rdflib.Graph) -> Lines:
     return lines
 
 
-def _load_store(path: Path, nquads: Path, _: SortedLines) -> None:
+def load_store(path: Path, nquads: Path, _: SortedLines) -> None:
     """Build the on-disk store from the release's N-Quads; it is dropped (closed) on return
     so it can be reopened read-only."""
     store = ox.Store(str(path))

@@ -19,6 +19,7 @@ engine does that.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,7 +35,7 @@ from ..config import Paths
 from ..release import STORE_DIR, UNION_GRAPHS
 from ..vocab import GRAPHS
 from .lines import SortedLines, sort_file
-from .publish import Staged, staged_release, write_release
+from .publish import Staged, load_store, staged_release, write_release
 from .rules import (
     DATA_GRAPH,
     INFERRED_GRAPH,
@@ -52,6 +53,9 @@ from .validate import Validation
 
 METADATA_GRAPH = ox.NamedNode(str(GRAPHS["metadata"]))
 ASSERTED = {"ontology": ONTOLOGY_GRAPH, "data": DATA_GRAPH}
+# Input (ontology/ + data/ files) up to this size is reasoned in memory: ~100 MB per 10^6
+# triples of our Turtle, ~1 GiB of memory per 10^6 triples in the store.
+MEMORY_STORE_BYTES = int(os.environ.get("KZCN_MEMORY_STORE_BYTES", 400 << 20))
 
 # Given by pipeline.py, which owns timing and the "does not conform" decision.
 Timer = Callable[[dict[str, float], str, Callable[[], Any]], Any]
@@ -87,6 +91,18 @@ class Workspace:
 
     store: ox.Store
     workdir: Path
+    on_disk: bool  # then at the release's store path, to become the release's store
+
+    @classmethod
+    def open(cls, found: Inputs, store_path: Path, workdir: Path) -> Workspace:
+        """The store in memory while the input is small enough (rules and queries run
+        several times faster there: Oxigraph's on-disk writes are transactional), on disk at
+        `store_path` beyond, so that memory stays bounded (~1 GiB per 10^6 triples in
+        memory)."""
+        size = sum(file.stat().st_size for name in ASSERTED for file in found.files[name])
+        if size <= MEMORY_STORE_BYTES:
+            return cls(ox.Store(), workdir, on_disk=False)
+        return cls(ox.Store(str(store_path)), workdir, on_disk=True)
 
     def parsed(self, name: str) -> Path:
         """The N-Triples of an asserted graph as parsed from its files (unsorted)."""
@@ -164,12 +180,12 @@ def check_in(workspace: Workspace, inputs: Inputs, timed: Timer) -> StoreChecked
 
 
 def check(paths: Paths, timed: Timer) -> StoreChecked:
-    """Check without publishing: the store lives in a temporary folder of the build folder."""
+    """Check without publishing, in a temporary folder of the build folder."""
+    found = inputs(paths)
     paths.build_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=".check-", dir=paths.build_dir))
     try:
-        workspace = Workspace(ox.Store(str(folder / STORE_DIR)), folder)
-        return check_in(workspace, inputs(paths), timed)
+        return check_in(Workspace.open(found, folder / STORE_DIR, folder), found, timed)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -202,7 +218,7 @@ def build_in(
 ) -> StoreChecked:
     """The build in a staged release; the store is closed on return (its last reference
     goes), before the release is renamed and served."""
-    workspace = Workspace(ox.Store(str(staged.directory / STORE_DIR)), staged.workdir)
+    workspace = Workspace.open(found, staged.directory / STORE_DIR, staged.workdir)
     checked = check_in(workspace, found, timed)
     conforming(checked.validation)
     timed(checked.seconds, "publish", lambda: publish(workspace, staged, checked, created, extras))
@@ -219,11 +235,14 @@ def publish(
     content = {name: sorted_graph(workspace, name) for name in UNION_GRAPHS}
     report = checked.validation.report
 
-    def finish_store(_: Path, __: Path, metadata: SortedLines) -> None:
-        """The build's store becomes the release's: the metadata graph in, scratch out."""
+    def finish_store(path: Path, nquads: Path, metadata: SortedLines) -> None:
+        """An on-disk build store becomes the release's: the metadata graph in, scratch out.
+        An in-memory one is left behind: the release's store is loaded from its N-Quads."""
         store = workspace.store
-        source = metadata.open()
-        store.load(source, format=ox.RdfFormat.N_TRIPLES, to_graph=METADATA_GRAPH)
+        if not workspace.on_disk:
+            load_store(path, nquads, metadata)
+            return
+        store.load(metadata.open(), format=ox.RdfFormat.N_TRIPLES, to_graph=METADATA_GRAPH)
         drop_build_graphs(store)
         store.optimize()
         store.flush()

@@ -21,7 +21,7 @@ query covers more of wins, so shorter labels come first; then a label holding th
 exactly as typed; then the IRI decides.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -63,6 +63,9 @@ TYPO_PENALTY = 4.0  # per edit, so one typo ranks above two
 # Every query word is compared with the whole vocabulary, so a query's cost grows with its
 # words: past this many characters (more than the longest name, 170) the rest is ignored.
 MAX_QUERY_LENGTH = 300
+# Likewise for words: the longest name has 21. Words past this many are matched by the
+# whole-query tiers only (exact, prefix, contained).
+MAX_QUERY_WORDS = 30
 
 
 def canonical_tag(tag: str | None) -> str | None:
@@ -145,17 +148,37 @@ class Query:
     starts: dict[str, dict[str, int]]  # query word → {label word: typos}
 
     @classmethod
-    def parse(cls, text: str, vocabulary: Iterable[str]) -> "Query":
+    def parse(cls, text: str, vocabulary: "Vocabulary") -> "Query":
         text = text.strip()[:MAX_QUERY_LENGTH]
         key = fold(text)
         words = tuple(dict.fromkeys(key.split()))
         starts: dict[str, dict[str, int]] = {word: {} for word in words}
-        for candidate in vocabulary:
-            for word in words:
+        for word in words[:MAX_QUERY_WORDS]:
+            for candidate in vocabulary.candidates(word):
                 typos = typo_distance(word, candidate)
                 if typos is not None:
                     starts[word][candidate] = typos
         return cls(text, key, words, starts)
+
+
+class Vocabulary:
+    """Every word of every name, filed by its first and by its second letter. A word that a
+    query word starts with at most one typo has one of the query word's first two letters
+    in one of those two places (a wrong, added, missing or swapped letter moves the match
+    by one place at most: see `text.typo_distance`), so a query word is compared with four
+    files only, not with every word: a batch of long queries stays cheap."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = frozenset(words)
+        self.files: dict[tuple[int, str], set[str]] = defaultdict(set)
+        for word in self.words:
+            for place, letter in enumerate(word[:2]):
+                self.files[(place, letter)].add(word)
+
+    def candidates(self, query_word: str) -> set[str]:
+        return set().union(
+            *(self.files.get((place, letter), ()) for place in (0, 1) for letter in query_word[:2])
+        )
 
 
 class Index:
@@ -170,7 +193,7 @@ class Index:
             for label in entry.labels
             if label.key
         ]
-        self.vocabulary = frozenset(word for _, label in self.searchable for word in label.words)
+        self.vocabulary = Vocabulary(word for _, label in self.searchable for word in label.words)
 
     @classmethod
     def from_bindings(

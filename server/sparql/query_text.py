@@ -9,11 +9,13 @@ parser. Full parsing stays the engine's job: its error messages carry line and c
 import re
 from dataclasses import dataclass
 
+# Comments and short strings end at a carriage return as well as at a line feed, as in the
+# grammar: a token that ran on past the engine's would hide what follows (`#x\rSERVICE …`).
 TOKEN = re.compile(
     r"""
-      (?P<comment>\#[^\n]*)
+      (?P<comment>\#[^\r\n]*)
     | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!\"\"))*\"\"\"
-                 |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+                 |'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*")
     | (?P<iri><[^<>"{}|^`\\\s]*>)
     | (?P<variable>[?$][\w]+)
     | (?P<name>(?:[A-Za-z_][\w.-]*)?:[\w.\-%:]*|[A-Za-z_]\w*)
@@ -40,6 +42,15 @@ UPDATE_KEYWORDS = {
 }
 
 
+# `<` is also the less-than operator, which only occurs inside an expression's parentheses:
+# `FILTER(1<1)SERVICE#>` reads to the tokenizer as one IRI, `<1)SERVICE#>`, while the engine
+# reads a closed FILTER and a SERVICE. A `)` and then SERVICE inside an "IRI" is refused.
+SERVICE_AFTER_PARENTHESIS = re.compile(r"\).*\bSERVICE\b", re.IGNORECASE | re.DOTALL)
+SERVICE_REFUSAL = (
+    "SERVICE (federated query) is not allowed: this endpoint never makes outbound requests."
+)
+
+
 class QueryRefused(ValueError):
     """A query we will not run, with a message that says why."""
 
@@ -61,13 +72,14 @@ def inspect(text: str, max_depth: int) -> QueryText:
             deepest = max(deepest, depth)
         elif kind == "close":
             depth -= 1
+        elif kind == "iri" and SERVICE_AFTER_PARENTHESIS.search(value):
+            raise QueryRefused(SERVICE_REFUSAL)
         elif kind == "name":
             word = value.upper()
-            if word == "SERVICE":
-                raise QueryRefused(
-                    "SERVICE (federated query) is not allowed: this endpoint never makes "
-                    "outbound requests."
-                )
+            # The engine reads `SERVICEx:s {…}` and `SERVICE:s {…}` as SERVICE and a prefixed
+            # name: a name that merely starts with SERVICE is refused too.
+            if word.startswith("SERVICE"):
+                raise QueryRefused(SERVICE_REFUSAL)
             if form is None and word in UPDATE_KEYWORDS:
                 raise QueryRefused("SPARQL Update is not accepted: this endpoint is read-only.")
             if form is None and word in QUERY_FORMS:
