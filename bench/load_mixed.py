@@ -177,6 +177,7 @@ class Traffic:
     weights: list[int] = field(init=False)
     next_runaway: float = field(init=False)
     counter: Iterator[int] = field(init=False)
+    runaways: Iterator[int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -189,6 +190,7 @@ class Traffic:
         self.weights = [WEIGHTS[k] for k in self.kinds]
         self.next_runaway = time.monotonic() + self.runaway_every / 2
         self.counter = itertools.count()
+        self.runaways = itertools.count()
 
     def next(self) -> Req | None:
         now = time.monotonic()
@@ -196,7 +198,7 @@ class Traffic:
             return None
         if self.runaway_every and now >= self.next_runaway:
             self.next_runaway += self.runaway_every
-            return runaway(next(self.counter))
+            return runaway(next(self.runaways))
         kind = self.rng.choices(self.kinds, self.weights)[0]
         if kind == "query-fresh":
             return self.fresh(next(self.counter))
@@ -628,7 +630,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--build-dir", type=Path, help="serve this build (default: a fresh one)")
     parser.add_argument("--workers", type=int, help="granian workers (default: serve's)")
     parser.add_argument("--threads", type=int, help="granian threads (default: serve's)")
-    parser.add_argument("--warm-passes", type=int, default=3, help="at least 2")
+    parser.add_argument(
+        "--warm-passes", type=int, default=3, help="2 at least; the last one measures CPU"
+    )
     parser.add_argument("--p99-ms", type=float, default=100)
     parser.add_argument("--rss-growth", type=float, default=0.10)
     parser.add_argument("--seed", type=int, default=6)

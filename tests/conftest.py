@@ -117,12 +117,12 @@ def store_url(backend: str, request: pytest.FixtureRequest) -> str | None:
 
 @contextmanager
 def serving(settings: Settings) -> Iterator[Flask]:
-    """An application, its store closed after."""
+    """An application, the stores of every release it opened closed after."""
     application = create_app(settings)
     try:
         yield application
     finally:
-        application.extensions["kzcn_queries"].store.close()
+        application.extensions["kzcn_release"].close()
 
 
 @pytest.fixture(scope="session")

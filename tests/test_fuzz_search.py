@@ -9,6 +9,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from server.search.index import Vocabulary
+from server.search.text import typo_distance
+
 from .test_fuzz_harness import fetch, fuzz
 
 TEXT = (
@@ -115,3 +118,17 @@ def test_any_view_preview_and_suggestion(app, service, value, cursor, limit):
     if service == "view" and answer.status == 303:
         location = answer.header("Location") or ""
         assert location.startswith("/id/"), f"an open redirect to {location}"
+
+
+WORDS = st.text(st.sampled_from("abcdeiknorstuаеқұ清华"), min_size=1, max_size=9)
+
+
+@fuzz(200)
+@given(query_word=WORDS, words=st.lists(WORDS, max_size=40))
+@example(query_word="stinghua", words=["tsinghua"])  # the first two letters swapped
+@example(query_word="xsinghua", words=["tsinghua"])  # the first letter wrong
+def test_the_vocabulary_files_hold_every_word_within_one_typo(query_word, words):
+    """Search compares a query word only with the words `Vocabulary.candidates` files it
+    under; every word `typo_distance` would accept must be among them."""
+    within_one = {w for w in words if typo_distance(query_word, w) is not None}
+    assert within_one <= Vocabulary(words).candidates(query_word)

@@ -31,13 +31,13 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX schema: <https://schema.org/>
 PREFIX kzcn: <https://w3id.org/kzcn/ontology#>
+# One VALUES per branch: Virtuoso 7.2 refuses a FILTER with a BIND in UNION branches (SP031).
 SELECT DISTINCT ?s ?p ?o WHERE {
   {
     VALUES ?p { rdfs:label skos:prefLabel skos:altLabel schema:name }
     ?s ?p ?o . FILTER (isLiteral(?o))
   }
-  UNION { ?s rdf:type ?o . FILTER (isIRI(?o)) BIND (rdf:type AS ?p) }
-  UNION { ?s kzcn:country ?o . FILTER (isIRI(?o)) BIND (kzcn:country AS ?p) }
+  UNION { VALUES ?p { rdf:type kzcn:country } ?s ?p ?o . FILTER (isIRI(?o)) }
   FILTER (isIRI(?s))
 }
 """

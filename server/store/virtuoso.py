@@ -143,6 +143,9 @@ AllowOSCalls = 0
 ; 8 KiB pages: 10,000 is 80 MiB, enough for the real graph; large graphs ask for more.
 NumberOfBuffers = {buffers}
 MaxDirtyBuffers = {buffers * 3 // 4}
+; The atomic switch of a release (move_graphs) is one transaction holding every old and new
+; triple: the default limit (50 MB of log) aborts it past a few 10^5 triples (SR325).
+TransactionAfterImageLimit = 1500000000
 VADInstallDir = {DEBIAN_SHARE}/vad/
 
 [HTTPServer]
