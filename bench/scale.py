@@ -447,13 +447,16 @@ def brief(backend: dict) -> str:
 def merge(path: Path, records: dict[int, dict], args: argparse.Namespace) -> dict:
     """The recorded results with these sizes replaced: sizes are measured one run at a time."""
     recorded = json.loads(path.read_text()) if path.is_file() else {"sizes": {}}
-    recorded.update(
-        command="bench/scale.py " + " ".join(sys.argv[1:]),
-        machine=f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",
-        repeats=args.repeats,
-        timeout_s=args.timeout,
+    recorded["machine"] = (
+        f"{psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
     )
-    recorded["sizes"].update({str(size): record for size, record in records.items()})
+    run = {
+        "command": "bench/scale.py " + " ".join(sys.argv[1:]),
+        "repeats": args.repeats,
+        "timeout_s": args.timeout,
+        "load_average": os.getloadavg(),  # the machine may be shared: how busy it was at the end
+    }
+    recorded["sizes"].update({str(size): {**record, **run} for size, record in records.items()})
     recorded["sizes"] = dict(sorted(recorded["sizes"].items(), key=lambda item: int(item[0])))
     return recorded
 
