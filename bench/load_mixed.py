@@ -265,7 +265,7 @@ async def fetch_all(port: int, reqs: list[Req], connections: int) -> list[dict[s
     async def lane() -> None:
         connection = Connection(port)
         for i, req in todo:
-            status, headers = await connection.exchange(req)
+            status, headers = await asyncio.wait_for(connection.exchange(req), CLIENT_TIMEOUT)
             if not 200 <= status < 400:
                 failures.append(f"{req.method} {req.path[:200]} answered {status}")
             answers[i] = headers

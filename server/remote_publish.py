@@ -9,7 +9,8 @@ Standard protocols only, so any SPARQL 1.1 store will do:
    large the graph;
 2. verify: each staging graph's triple count must equal the release manifest's;
 3. switch: ONE SPARQL Update request moves every staging graph onto its live graph
-   (`MOVE <staging> TO <live>`, which replaces the live graph);
+   (`MOVE <staging> TO <live>`, which replaces the live graph), or another switch given to
+   `publish` (Virtuoso: one SQL transaction, below);
 4. check: the live graphs hold the manifest's counts and the metadata graph names the
    version (`<dataset> owl:versionInfo`): that is how readers tell which version is served.
 
@@ -17,12 +18,15 @@ Until the switch nothing live is touched: a failure there removes the staging gr
 leaves the previous version serving. Every error names its step and the engine's message.
 
 Virtuoso 7.2 does not run one Update request atomically: an error in a later operation
-leaves the earlier ones done, and readers were seen with one graph new and another old.
-`--virtuoso-sql HOST:PORT` switches in one SQL transaction instead (isql, see
-server/store/virtuoso.py `move_graphs`), which readers see as wholly old or wholly new.
-Virtuoso 7.2 also answers property paths wrongly on a database first filled since it
-started (openlink/virtuoso-opensource#929): restart it once after the first publish into an
-empty database; later publishes need no restart.
+leaves the earlier ones done. `--virtuoso-sql HOST:PORT` switches in one SQL transaction
+instead (isql, see server/store/virtuoso.py `move_graphs`). For readers to see wholly the
+old or wholly the new version, the server must also run queries serializable
+(`DefaultIsolation = 8`; at read committed one query was seen reading one graph before the
+switch and another after it) and allow a transaction that large
+(`TransactionAfterImageLimit`, past the old and new triples' size). Virtuoso 7.2 also
+answers property paths wrongly on a database first filled since it started
+(openlink/virtuoso-opensource#929): restart it once after the first publish into an empty
+database; later publishes need no restart.
 
 Blank nodes are scoped to one upload, so a graph's triples with a blank node are held back
 and sent in one request at the end (our releases have none; memory then grows only with them).

@@ -4,6 +4,7 @@ picture's hover line, in the query editor's result table, in a class table's fil
 never run or turn into elements. Reuses test_browser.py's browser, page and picture helpers."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,63 +29,56 @@ def hostile_site(hostile_build_dir: Path) -> Iterator[str]:
     stop(process)
 
 
+@dataclass
+class Visit:
+    """A browser tab on the hostile site, with every alert/confirm/prompt it opened: a
+    script made from the label would open one."""
+
+    tab: Page
+    base: str
+    dialogs: list[str] = field(default_factory=list)
+
+    def shows_as_text(self, selector: str) -> None:
+        """No <b> or <script> made from the label inside `selector`, and no dialog."""
+        assert self.tab.locator(f"{selector} b").count() == 0
+        assert self.tab.locator(f"{selector} script").count() == 0
+        assert self.dialogs == []
+
+
 @pytest.fixture
-def dialogs(page: Page) -> list[str]:  # noqa: F811 (the imported fixture)
-    """Every alert/confirm/prompt the page opens: a script that ran would open one."""
-    opened: list[str] = []
+def visit(page: Page, hostile_site: str) -> Visit:  # noqa: F811 (the imported fixture)
+    opened = Visit(page, hostile_site)
 
     def record(dialog: Dialog) -> None:
-        opened.append(dialog.message)
+        opened.dialogs.append(dialog.message)
         dialog.dismiss()
 
     page.on("dialog", record)
     return opened
 
 
-def no_markup_elements(tab: Page, selector: str) -> None:
-    """No <b> or <script> made from the label anywhere inside `selector`."""
-    assert tab.locator(f"{selector} b").count() == 0
-    assert tab.locator(f"{selector} script").count() == 0
+def test_the_network_picture_names_a_hostile_node_as_text(visit: Visit):
+    visit.tab.goto(f"{visit.base}/?lang=en")
+    expect(visit.tab.locator("#kzcn-network-picture")).to_be_visible()
+    node = settled_position(visit.tab, SLUG)
+    visit.tab.mouse.move(node["x"], node["y"])
+    expect(visit.tab.locator("#kzcn-network-hover")).to_have_text(HOSTILE_LABEL)
+    visit.shows_as_text("#kzcn-network-hover")
 
 
-def test_the_network_picture_names_a_hostile_node_as_text(
-    page: Page,  # noqa: F811
-    hostile_site: str,
-    dialogs: list[str],
-):
-    page.goto(f"{hostile_site}/?lang=en")
-    expect(page.locator("#kzcn-network-picture")).to_be_visible()
-    node = settled_position(page, SLUG)
-    page.mouse.move(node["x"], node["y"])
-    hover = page.locator("#kzcn-network-hover")
-    expect(hover).to_have_text(HOSTILE_LABEL)
-    no_markup_elements(page, "#kzcn-network-hover")
-    assert dialogs == []
-
-
-def test_the_query_editor_shows_a_hostile_result_as_text(
-    page: Page,  # noqa: F811
-    hostile_site: str,
-    dialogs: list[str],
-):
-    page.goto(f"{hostile_site}/sparql#query={quote(LABEL_QUERY)}")
-    active = page.locator(".tabPanel.active")
+def test_the_query_editor_shows_a_hostile_result_as_text(visit: Visit):
+    visit.tab.goto(f"{visit.base}/sparql#query={quote(LABEL_QUERY)}")
+    active = visit.tab.locator(".tabPanel.active")
     active.locator(".yasqe_queryButton").click()
     table = active.locator(".yasr table tbody")
     expect(table).to_contain_text(HOSTILE_LABEL, timeout=15_000)
-    no_markup_elements(page, ".yasr")
-    assert dialogs == []
+    visit.shows_as_text(".yasr")
 
 
-def test_a_class_table_filters_on_a_hostile_name_as_text(
-    page: Page,  # noqa: F811
-    hostile_site: str,
-    dialogs: list[str],
-):
-    page.goto(f"{hostile_site}/classes/HigherEducationInstitution?lang=en")
-    page.get_by_label("Filter the table").fill("<b>University")
-    rows = page.locator("#instances tbody tr:visible")
+def test_a_class_table_filters_on_a_hostile_name_as_text(visit: Visit):
+    visit.tab.goto(f"{visit.base}/classes/HigherEducationInstitution?lang=en")
+    visit.tab.get_by_label("Filter the table").fill("<b>University")
+    rows = visit.tab.locator("#instances tbody tr:visible")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(HOSTILE_LABEL)
-    no_markup_elements(page, "#instances")
-    assert dialogs == []
+    visit.shows_as_text("#instances")

@@ -36,7 +36,7 @@ from server.remote_publish import (
 )
 from server.store.embedded import EmbeddedStore
 from server.store.remote import RemoteStore
-from server.store.virtuoso import MOVE_PROCEDURE, Virtuoso, VirtuosoError, sql_string
+from server.store.virtuoso import DBA, MOVE_PROCEDURE, Virtuoso, VirtuosoError, sql_string
 from server.vocab import DATASET, GRAPHS
 from tests.conftest import edit
 from tests.test_remote_store import EXAMPLES, rows, run
@@ -171,6 +171,22 @@ def test_the_command_publishes_with_credentials_from_the_environment(
     code = main(["--build-dir", str(release_build_dir), *arguments, "--user", user])
     assert code == 4
     assert "error: upload the" in capsys.readouterr().err
+
+
+def test_the_command_switches_through_virtuoso_sql(
+    published: Published,
+    virtuoso: Virtuoso,
+    release_build_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = ours(virtuoso)
+    arguments = ["--to", virtuoso.update_url, "--graph-store", virtuoso.graph_store_url]
+    sql_server = f"127.0.0.1:{virtuoso.sql_port}"
+    user, password = DBA  # the account must be allowed to (re)create the procedure
+    account = ["--user", user, "--password", password, "--virtuoso-sql", sql_server]
+    code = main(["--build-dir", str(release_build_dir), *arguments, *account])
+    assert code == 0, capsys.readouterr().err
+    assert ours(virtuoso) == before  # the same release again: the same graphs, no staging
 
 
 # --- the public endpoint stays read-only ------------------------------------------------------

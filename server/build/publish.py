@@ -579,5 +579,34 @@ def _jsonld(lines: SortedLines, workdir: Path) -> Iterator[bytes]:
 
 
 def _jsonld_node_line(node: dict[str, Any]) -> bytes:
-    text = json.dumps(node, sort_keys=True, ensure_ascii=False, indent=1)
+    text = _node_json(node)
     return f"{node['@id']}\t{text.replace(chr(10), chr(1))}\n".encode()
+
+
+_json_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses (C)
+
+
+def _node_json(node: Mapping[str, str | list[str | dict[str, str]]]) -> str:
+    """json.dumps(node, sort_keys=True, ensure_ascii=False, indent=1) for a JSON-LD node (its
+    values strings, or lists of strings and flat objects of strings), written here because
+    the json module's indenting encoder is pure Python: 3× slower at 10^6 triples."""
+    members = []
+    for key in sorted(node):
+        value = node[key]
+        if isinstance(value, str):
+            text = _json_string(value)
+        elif value:
+            items = (_json_string(v) if isinstance(v, str) else _flat_json(v) for v in value)
+            text = "[\n  " + ",\n  ".join(items) + "\n ]"
+        else:
+            text = "[]"
+        members.append(f" {_json_string(key)}: {text}")
+    return "{\n" + ",\n".join(members) + "\n}" if members else "{}"
+
+
+def _flat_json(value: Mapping[str, str]) -> str:
+    """A flat object inside a list of a node, as _node_json lays it out."""
+    if not value:
+        return "{}"
+    members = (f"   {_json_string(k)}: {_json_string(value[k])}" for k in sorted(value))
+    return "{\n" + ",\n".join(members) + "\n  }"

@@ -16,6 +16,11 @@ SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
 
 
+# A client's time limit is raised to this: with less, even `ASK {}` would run past its limit,
+# and each request would cost the embedded store a query worker, killed and started again.
+MIN_CLIENT_TIMEOUT = 0.5
+
+
 class ProtocolError(Exception):
     def __init__(self, status: int, message: str) -> None:
         self.status, self.message = status, message
@@ -112,4 +117,4 @@ def client_timeout(value: str | None) -> float | None:
         raise ProtocolError(400, f"timeout must be a number of seconds, not {value!r}.") from None
     if not seconds > 0:
         raise ProtocolError(400, "timeout must be a positive number of seconds.")
-    return seconds
+    return max(seconds, MIN_CLIENT_TIMEOUT)
