@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the data does not conform (SHACL, integrity or source check);
 2 usage error; 3 an input cannot be read or parsed, or uses what the chosen engine cannot
-handle (the scalable engine refuses OWL or SHACL it does not implement).
+handle (the scalable engine refuses OWL or SHACL it does not implement); 4 publishing to a
+remote store failed.
 """
 
 import argparse
@@ -26,6 +27,7 @@ from .build.source_check import article_file, check_source
 from .build.sources import SourceError, load_sources
 from .config import Settings, paths_from_env
 from .examples import ExampleError
+from .remote_publish import add_publish
 
 OK, NOT_CONFORMING, USAGE, UNREADABLE = 0, 1, 2, 3
 
@@ -84,6 +86,7 @@ def parser() -> argparse.ArgumentParser:
         add_engine(command)
     add_serve(commands)
     add_query(commands)
+    add_publish(commands)
     source = add(
         commands,
         "check-source",

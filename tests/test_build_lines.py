@@ -2,12 +2,14 @@
 release whichever way they are kept, so a 10^7-triple build writes what a small one would."""
 
 import datetime
+import json
 import random
 from pathlib import Path
 
 import pytest
 
 from server.build import lines as lines_module
+from server.build import publish as publish_module
 from server.build.lines import LineFile, LineList, merge_unique, sort_unique
 from server.build.publish import publish
 from server.release import RELEASE_FILES
@@ -65,3 +67,26 @@ def test_a_release_written_through_files_is_the_same_as_from_memory(
     for file in RELEASE_FILES:
         assert (on_disk / file.name).read_bytes() == (in_memory / file.name).read_bytes(), file
     assert not (on_disk / ".work").exists(), "the scratch folder is not published"
+
+
+NODES = [
+    {"@id": "inst:x"},
+    {"@id": "_:c14n0", "@type": ["kzcn:A", "schema:Organization"]},
+    {
+        "@id": "https://example.org/a b",
+        "rdfs:label": [
+            {"@language": "kk", "@value": 'Қазақстан "ұлттық"\nуниверситеті\t\\'},
+            {"@value": "中哈 \u0001 \u2028"},
+            {"@type": "xsd:date", "@value": "2025-09-02"},
+        ],
+        "kzcn:party": [{"@id": "inst:y"}],
+        "empty": [],
+        "flat": [{}],
+    },
+]
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_the_jsonld_node_writer_is_json_dumps_with_indent_one(node) -> None:
+    expected = json.dumps(node, sort_keys=True, ensure_ascii=False, indent=1)
+    assert publish_module._node_json(node) == expected
