@@ -196,8 +196,11 @@ def connections_to(server: socket.socket) -> int:
 
 
 # Ways to smuggle a SERVICE past a tokenizer: a comment ended by a lone CR, a less-than
-# read as the start of an IRI, no space before a prefixed name, case, SILENT, a variable.
-BEFORE = st.sampled_from(["", "#x\r", "FILTER(1<1)", "FILTER(?o<1)", "/**/", "BIND(1 AS ?o)"])
+# read as the start of an IRI, no space after a number or before a prefixed name, case,
+# SILENT, a variable.
+BEFORE = st.sampled_from(
+    ["", "#x\r", "FILTER(1<1)", "FILTER(?o<1)", "/**/", "BIND(1 AS ?o)", "?s ?p 1e5", "?s ?p .5E1"]
+)
 KEYWORDS = st.sampled_from(["SERVICE", "service", "SeRvIcE", "SERVICE SILENT", "SERVICE\tSILENT"])
 GAPS = st.sampled_from([" ", "", "\t", "#>\n", "\r", "\n", "#\r"])
 TARGETS = st.sampled_from(["<{url}>", "x:s", ":s", "?v"])
@@ -209,6 +212,7 @@ TARGETS = st.sampled_from(["<{url}>", "x:s", ":s", "?v"])
 @example(before="FILTER(1<1)", keyword="SERVICE", gap="#>\n", target="x:s")  # once reached out
 @example(before="", keyword="SERVICE", gap="", target="x:s")  # once reached out
 @example(before="", keyword="SERVICE", gap="", target=":s")  # once reached out
+@example(before="?s ?p 1e5", keyword="SERVICE", gap="", target="<{url}>")  # once reached out
 def test_no_spelling_of_service_reaches_out(app, listener, before, keyword, gap, target):
     url = url_of(listener)
     query = (

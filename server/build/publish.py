@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -464,28 +465,41 @@ def _pname(iri: str) -> str | None:
     return f"{prefix}:{local}"
 
 
-def _ttl_term(term: OxTerm) -> str:
-    if isinstance(term, ox.NamedNode):
-        return _pname(term.value) or str(term)
-    if isinstance(term, ox.Literal) and term.language is None and term.datatype != _XSD_STRING:
-        # The canonical form is "lexical"^^<datatype>; '^' cannot occur in an IRI.
-        lexical, _ = str(term).rsplit("^^", 1)
-        return f"{lexical}^^{_ttl_term(term.datatype)}"
-    return str(term)  # blank nodes, language-tagged and plain literals: canonical form
+# Turtle is written from the text of the lines, not from parsed terms (twice as fast): a
+# canonical N-Triples line is `subject predicate object .`, the subject and predicate without
+# spaces, and each term is written the one canonical way.
+Triple = tuple[str, str, str]
+_RDF_TYPE_TEXT = f"<{RDF.type}>"
 
 
-def _predicate_objects(quads: Iterable[ox.Quad]) -> list[tuple[str, list[str]]]:
+def _triples(lines: Iterable[bytes]) -> Iterator[Triple]:
+    for line in lines:
+        subject, predicate, rest = line.decode("utf-8").split(" ", 2)
+        yield subject, predicate, rest[:-3]
+
+
+def _ttl_term(term: str) -> str:
+    """A term of a line as Turtle: IRIs and datatypes as prefixed names where possible."""
+    if term[0] == "<":
+        return _pname(term[1:-1]) or term
+    if term[0] == '"' and term[-1] == ">":  # "lexical"^^<datatype>; no '^' in an IRI
+        lexical, datatype = term.rsplit("^^", 1)
+        return f"{lexical}^^{_ttl_term(datatype)}"
+    return term  # blank nodes, language-tagged and plain literals: canonical form
+
+
+def _predicate_objects(triples: Iterable[Triple]) -> list[tuple[str, list[str]]]:
     """One subject's (predicate, objects) in line order, but rdf:type first (as `a`)."""
-    pairs = sorted(((q.predicate, q.object) for q in quads), key=lambda po: po[0] != _RDF_TYPE)
+    pairs = sorted(((p, o) for _, p, o in triples), key=lambda po: po[0] != _RDF_TYPE_TEXT)
     return [
-        ("a" if p == _RDF_TYPE else _ttl_term(p), [_ttl_term(po[1]) for po in group])
-        for p, group in groupby(pairs, key=lambda po: po[0])
+        ("a" if p == _RDF_TYPE_TEXT else _ttl_term(p), [_ttl_term(po[1]) for po in group])
+        for p, group in groupby(pairs, key=itemgetter(0))
     ]
 
 
-def _subject_block(subject: OxTerm, quads: Iterable[ox.Quad], indent: str) -> bytes:
+def _subject_block(subject: str, triples: Iterable[Triple], indent: str) -> bytes:
     parts = []
-    for predicate, objects in _predicate_objects(quads):
+    for predicate, objects in _predicate_objects(triples):
         head = f"{predicate} {', '.join(objects)}"
         if len(indent) + len(_INDENT) + len(head) > _LINE_WIDTH and len(objects) > 1:
             head = f"{predicate} " + f",\n{indent}{_INDENT * 2}".join(objects)
@@ -497,10 +511,10 @@ def _subject_block(subject: OxTerm, quads: Iterable[ox.Quad], indent: str) -> by
 def _turtle_body(lines: SortedLines, indent: str = "") -> Iterator[bytes]:
     """Subjects in line order (lines sharing a subject are adjacent once sorted), a blank
     line between two."""
-    for index, (subject, quads) in enumerate(groupby(_parse(lines), key=lambda q: q.subject)):
+    for index, (subject, triples) in enumerate(groupby(_triples(lines), key=itemgetter(0))):
         if index:
             yield b"\n"
-        yield _subject_block(subject, quads, indent)
+        yield _subject_block(subject, triples, indent)
 
 
 def _prefix_header() -> bytes:

@@ -16,8 +16,8 @@ SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
 
 
-# A client's time limit is raised to this: with less, even `ASK {}` would run past its limit,
-# and each request would cost the embedded store a query worker, killed and started again.
+# A client's time limit is raised to this: with less, even a cheap query runs past its limit,
+# and each such request would cost the embedded store a query worker, killed and restarted.
 MIN_CLIENT_TIMEOUT = 0.5
 
 

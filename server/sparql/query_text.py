@@ -9,8 +9,9 @@ parser. Full parsing stays the engine's job: its error messages carry line and c
 import re
 from dataclasses import dataclass
 
-# Comments and short strings end at a carriage return as well as at a line feed, as in the
-# grammar: a token that ran on past the engine's would hide what follows (`#x\rSERVICE …`).
+# Tokens end where the engine's do: a token that ran on past the engine's would hide what
+# follows. Comments and short strings end at a carriage return as well as at a line feed
+# (`#x\rSERVICE …`), and a number is a token of its own (`1e5SERVICE<…>`).
 TOKEN = re.compile(
     r"""
       (?P<comment>\#[^\r\n]*)
@@ -18,6 +19,7 @@ TOKEN = re.compile(
                  |'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*")
     | (?P<iri><[^<>"{}|^`\\\s]*>)
     | (?P<variable>[?$][\w]+)
+    | (?P<number>[0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)
     | (?P<name>(?:[A-Za-z_][\w.-]*)?:[\w.\-%:]*|[A-Za-z_]\w*)
     | (?P<open>[({\[])
     | (?P<close>[)}\]])
