@@ -13,10 +13,9 @@ from .config import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """The Flask application factory: one current release, one cache, one blueprint per
     concern."""
-    from . import example_pages, ops, security
+    from . import example_pages, fastpath, ops, security
     from .cache import LruCache
     from .current_release import EXTENSION, CurrentRelease, PinnedExamples, PinRelease
-    from .fastpath import ResponseCache
     from .pages import classes, dumps, errors, home, languages, ontology_docs, resources
     from .search import views as search_views
     from .sparql.service import QueryService
@@ -49,10 +48,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     languages.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    fastpath.init_app(app)
     metrics = ops.init_app(app)
     # Outermost first: every request is logged and counted, pinned to one release, and
     # repeats are answered from memory.
-    fast = ResponseCache(app.wsgi_app, settings.cache_bytes)
+    fast = fastpath.ResponseCache(app.wsgi_app, settings.cache_bytes)
     app.extensions["kzcn_fastpath"] = fast
     app.wsgi_app = ops.AccessLog(PinRelease(fast, holder), metrics)  # type: ignore[method-assign]
     return app

@@ -30,8 +30,13 @@ class LruCache(Generic[K, V]):
             self.hits += 1
             return entry[0]
 
+    def admits(self, size: int) -> bool:
+        """Whether an entry of `size` bytes may be cached: one huge answer must not flush
+        everything else."""
+        return size <= self.max_bytes // 8
+
     def put(self, key: K, value: V, size: int) -> None:
-        if size > self.max_bytes // 8:  # one huge answer must not flush everything else
+        if not self.admits(size):
             return
         with self.lock:
             if key in self.entries:

@@ -53,6 +53,8 @@ class Settings:
     store_url: str | None = None  # a remote SPARQL endpoint instead of the embedded store
     query_timeout: float = 10.0  # seconds; clients may ask for less, never more
     query_workers: int = 2  # query processes per web worker
+    # CPU seconds after which a query moves to the slow lane (store/embedded.py).
+    slow_query_cpu: float = 0.5
     max_query_bytes: int = 100_000
     max_result_bytes: int = 50_000_000
     max_nesting: int = 64
@@ -69,6 +71,7 @@ class Settings:
             store_url=os.environ.get("KZCN_STORE") or None,
             query_timeout=env_number("KZCN_QUERY_TIMEOUT", cls.query_timeout),
             query_workers=int(env_number("KZCN_QUERY_WORKERS", cls.query_workers)),
+            slow_query_cpu=env_number("KZCN_SLOW_QUERY_CPU", cls.slow_query_cpu),
             max_query_bytes=int(env_number("KZCN_MAX_QUERY_BYTES", cls.max_query_bytes)),
             max_result_bytes=int(env_number("KZCN_MAX_RESULT_BYTES", cls.max_result_bytes)),
             max_nesting=int(env_number("KZCN_MAX_NESTING", cls.max_nesting)),

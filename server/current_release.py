@@ -107,6 +107,8 @@ class CurrentRelease:
         if not isinstance(store, EmbeddedStore):
             self.shared = store  # not tied to a release's files: kept across switches
             return Served(release, target, store, False, examples)
+        # open_store does not take this setting (yet): the pool reads it at each query.
+        store.pool.slow_cpu = self.settings.slow_query_cpu
         served = Served(release, target, store, True, examples)
         try:
             self.check_graphs(served)

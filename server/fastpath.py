@@ -1,48 +1,59 @@
 """Repeat GET requests answered before Flask: a WSGI middleware holding whole responses.
 
-A query's answer depends only on the dataset version, the request line and its Accept header,
-so once a view has marked a response as shareable, the same request for the same release is
-answered from here in a few microseconds — Python's web stack stays off the hot path. The
-version is that of the release the request is pinned to (current_release.py): after a switch,
-the old release's responses are never replayed, they age out. Conditional requests are
-honoured: a matching If-None-Match gets a 304."""
+A response is replayed for the same request when it depends only on what the cache key holds:
+the dataset version, the request line (and the host and scheme, which absolute links in a
+page are made from), `Accept` and `Accept-Language`. Which responses qualify is decided here,
+by one rule, not view by view: a GET answered 200 whose body was made in memory (not a file
+sent from disk, not a generator: `mark_in_memory`), with no `Set-Cookie`, no
+`Cache-Control: no-store` or `private` (how a view that is not deterministic opts out, which
+also tells browsers and proxies), a `Vary` naming only headers the key holds, and a body small
+enough for the cache. So pages, search, reconciliation GETs, the example queries and SPARQL
+answers alike stay off Python's web stack when repeated. The version is that of the release
+the request is pinned to (current_release.py): after a switch, the old release's responses are
+never replayed, they age out. Conditional requests are honoured: a matching If-None-Match gets
+a 304; a Range request always goes to the application (the key does not hold Range).
+
+Nothing of one request leaks into another's replayed response: the application sends no
+cookie, nonce or request id (the access log, outermost, logs each request on its own), the
+HTTP server adds `Date`, and PinRelease stamps `X-Kzcn-Version` outside this cache."""
 
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from flask import Flask, Response, request
+
 from .cache import LruCache
 from .current_release import PINNED
 
-# A view sets this in the WSGI environ to let its 200 response be replayed.
+# The application sets this in the WSGI environ when a response's body is in memory.
 SHAREABLE = "kzcn.shareable"
+# Request headers the key holds, besides the request line: a response may vary by these only.
+KEYED_HEADERS = frozenset({"accept", "accept-language"})
+OPT_OUT = frozenset({"no-store", "private"})  # Cache-Control directives that forbid replay
+ENTRY_OVERHEAD = 512  # bytes counted per entry besides its body: key, headers
 
 Headers = list[tuple[str, str]]
 StartResponse = Callable[..., Any]
+Key = tuple[str, ...]
 Entry = tuple[str, Headers, bytes, str]  # status, headers, body, ETag
 
 
 class ResponseCache:
     def __init__(self, app: Callable[..., Iterable[bytes]], max_bytes: int) -> None:
         self.app = app
-        self.cache: LruCache[tuple[str, str, str, str], Entry] = LruCache(max_bytes)
+        self.cache: LruCache[Key, Entry] = LruCache(max_bytes)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") != "GET":
+        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_RANGE" in environ:
             return self.app(environ, start_response)
-        pinned = environ.get(PINNED)
-        key = (
-            pinned.version if pinned is not None else "",
-            environ.get("PATH_INFO", ""),
-            environ.get("QUERY_STRING", ""),
-            environ.get("HTTP_ACCEPT", ""),
-        )
+        key = cache_key(environ)
         entry = self.cache.get(key)
         if entry is not None:
             return replay(entry, environ, start_response)
         return self.record(key, environ, start_response)
 
     def record(
-        self, key: tuple[str, str, str, str], environ: dict[str, Any], start_response: StartResponse
+        self, key: Key, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         seen: list[tuple[str, Headers]] = []
 
@@ -51,15 +62,52 @@ class ResponseCache:
             return start_response(status, headers, exc_info)
 
         body = self.app(environ, capture)
-        if not (environ.get(SHAREABLE) and seen and seen[0][0].startswith("200")):
+        if not (seen and environ.get(SHAREABLE) and self.replayable(*seen[0])):
             return body
         data = b"".join(body)
         if hasattr(body, "close"):
             body.close()
         status, headers = seen[0]
-        etag = next((v for k, v in headers if k.lower() == "etag"), "")
-        self.cache.put(key, (status, headers, data, etag), len(data) + 512)
+        self.cache.put(key, (status, headers, data, header(headers, "etag")), entry_size(len(data)))
         return [data]
+
+    def replayable(self, status: str, headers: Headers) -> bool:
+        """The rule (see the module docstring), on the headers as the application sent them."""
+        if not status.startswith("200") or header(headers, "set-cookie"):
+            return False
+        directives = {
+            d.strip().split("=", 1)[0] for d in header(headers, "cache-control").split(",")
+        }
+        if directives & OPT_OUT:
+            return False
+        varies = {name.strip().lower() for name in header(headers, "vary").split(",")} - {""}
+        if not varies <= KEYED_HEADERS:
+            return False
+        length = header(headers, "content-length")
+        return not length.isdigit() or self.cache.admits(entry_size(int(length)))
+
+
+def cache_key(environ: dict[str, Any]) -> Key:
+    pinned = environ.get(PINNED)
+    return (
+        pinned.version if pinned is not None else "",
+        environ.get("wsgi.url_scheme", ""),
+        environ.get("HTTP_HOST", ""),
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+        environ.get("HTTP_ACCEPT", ""),
+        environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+    )
+
+
+def header(headers: Headers, name: str) -> str:
+    """A response header's value ('' when absent); `name` in lower case."""
+    return next((v for k, v in headers if k.lower() == name), "")
+
+
+def entry_size(body_bytes: int) -> int:
+    return body_bytes + ENTRY_OVERHEAD
 
 
 def replay(entry: Entry, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
@@ -71,3 +119,21 @@ def replay(entry: Entry, environ: dict[str, Any], start_response: StartResponse)
         return []
     start_response(status, headers)
     return [body]
+
+
+def init_app(app: Flask) -> None:
+    """Tell the middleware which responses have their body in memory: only the Response
+    object knows (a file sent from disk is `direct_passthrough`; a generator is streamed),
+    and such bodies must be neither read into memory nor replayed without Range support.
+    A GET 200 made in memory without an ETag gets one from its body, so that every page can
+    be revalidated with a 304, by the application and by the replay alike."""
+
+    @app.after_request
+    def mark_in_memory(response: Response) -> Response:
+        in_memory = not (response.direct_passthrough or response.is_streamed)
+        request.environ[SHAREABLE] = in_memory
+        if in_memory and request.method == "GET" and response.status_code == 200:
+            if "ETag" not in response.headers:
+                response.add_etag()
+            response.make_conditional(request)
+        return response

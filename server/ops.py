@@ -19,6 +19,7 @@ from .current_release import EXTENSION, served
 
 log = logging.getLogger("kzcn.access")
 
+NO_STORE = {"Cache-Control": "no-store"}
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 # Metrics are labelled by the first path segment, never the full path: resource paths are
 # unbounded and would make the metrics grow without limit.
@@ -147,7 +148,8 @@ def init_app(app: Flask) -> Metrics:
             "created": release.manifest.get("created"),
             "triples": release.manifest.get("union_triples"),
         }
-        return Response(json.dumps(body), content_type="application/json")
+        # Live state, never replayed from the response cache (fastpath.py) nor by proxies.
+        return Response(json.dumps(body), content_type="application/json", headers=NO_STORE)
 
     @app.get("/metrics")
     def metrics_page() -> Response:
@@ -171,7 +173,9 @@ def init_app(app: Flask) -> Metrics:
             ),
         ]
         return Response(
-            "\n".join(lines) + "\n", content_type="text/plain; version=0.0.4; charset=utf-8"
+            "\n".join(lines) + "\n",
+            content_type="text/plain; version=0.0.4; charset=utf-8",
+            headers=NO_STORE,
         )
 
     return metrics

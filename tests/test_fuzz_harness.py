@@ -17,7 +17,7 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,7 +118,7 @@ class Allowed:
             roots=tuple(Path(os.path.realpath(root)) for root in roots),
         )
 
-    def may_open(self, path: str, imported: list[str] = ()) -> bool:
+    def may_open(self, path: str, imported: Sequence[str] = ()) -> bool:
         """Inside the release or the package's templates and static files; or the code of a
         module the request imported (a lazy import inside a view) — that module's own
         files only, so a traversal to some other source file still counts."""
@@ -133,7 +133,7 @@ class Allowed:
         return isinstance(address, tuple) and (address[0], address[1]) in self.addresses
 
 
-def module_files(names: list[str]) -> set[str]:
+def module_files(names: Sequence[str]) -> set[str]:
     modules = [sys.modules.get(name) for name in names]
     paths = {getattr(m, attr, None) for m in modules for attr in ("__file__", "__cached__")}
     return {os.path.realpath(p) for p in paths if isinstance(p, str)}

@@ -3,10 +3,21 @@
 Oxigraph has no way to cancel a running query, so each query runs in a child process that
 has the store open read-only. When a query outlives its deadline the child is killed (its CPU
 is released at once) and a fresh one takes its place, while the other workers keep serving.
+
+The slow lane: a runaway holds its process until its limit, and a few runaways at once would
+leave no process for anyone else. So a query that has used `slow_cpu` seconds of CPU leaves
+the normal lane: its process drops to the lowest CPU priority, a new process joins the idle
+ones at once, and the slow one is retired when its query ends (a lowered priority cannot be
+raised back). CPU time, not wall time, decides: on a busy machine an ordinary query may wait
+long for a core, but only an expensive one burns CPU. At most `size` queries are in the slow
+lane at once (then a query stays where it is), so runaways cannot make the pool grow without
+bound.
 """
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -15,6 +26,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from ..config import Settings
 from ..sparql.query_text import declares_dataset
 from ..vocab import PREFIXES
 from . import (
@@ -31,6 +43,9 @@ log = logging.getLogger(__name__)
 
 STARTUP_SECONDS = 60
 RETRY_SECONDS = 1.0  # between attempts to start a replacement worker
+POLL_SECONDS = 0.1  # how often a running query's CPU time is looked at
+LOWEST_PRIORITY = 19  # nice value of a process in the slow lane
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
 
 # "spawn": a child must not inherit the web server's threads and locks (fork would).
 CONTEXT = multiprocessing.get_context("spawn")
@@ -41,6 +56,7 @@ class Worker:
     process: BaseProcess
     connection: Connection
     started: float = field(default_factory=time.monotonic)
+    slow: bool = False  # in the slow lane: retired when its query ends
 
     def stop(self) -> None:
         self.process.kill()
@@ -49,14 +65,17 @@ class Worker:
 
 
 class WorkerPool:
-    """A fixed number of query processes; a caller borrows one for one query."""
+    """`size` query processes in the normal lane, plus one per query in the slow lane; a
+    caller borrows one for one query."""
 
-    def __init__(self, store_path: Path, size: int) -> None:
-        self.store_path, self.size = store_path, size
+    def __init__(self, store_path: Path, size: int, slow_cpu: float = Settings.slow_query_cpu):
+        self.store_path, self.size, self.slow_cpu = store_path, size, slow_cpu
         self.idle: queue.Queue[Worker] = queue.Queue()
         self.lock = threading.Lock()
         self.closed = False
         self.replaced = 0  # workers killed or lost and replaced, for /metrics
+        self.slow = 0  # queries in the slow lane now
+        self.slow_total = 0  # queries ever moved to the slow lane, for /metrics
         try:
             for _ in range(size):
                 self.idle.put(self.start())
@@ -96,7 +115,7 @@ class WorkerPool:
             ) from None
         try:
             worker.connection.send(job)
-            if not worker.connection.poll(max(deadline - time.monotonic(), 0)):
+            if not self.wait(worker, deadline):
                 self.replace(worker)
                 raise QueryTimeout(
                     f"The query ran past the time limit of {timeout:g} s and was stopped."
@@ -111,19 +130,64 @@ class WorkerPool:
         self.give_back(worker)
         return answer
 
+    def wait(self, worker: Worker, deadline: float) -> bool:
+        """Wait for the worker's answer until the deadline (False: none came), moving its
+        query to the slow lane once it has used `slow_cpu` seconds of CPU. The CPU count
+        starts at the first poll, so a query answered within it never reads /proc."""
+        started: float | None = None
+        while (remaining := deadline - time.monotonic()) > 0:
+            if worker.connection.poll(min(remaining, POLL_SECONDS)):
+                return True
+            if worker.slow:
+                continue
+            used = cpu_seconds(worker.process.pid)
+            if started is None:
+                started = used
+            elif used is not None and used - started >= self.slow_cpu:
+                self.to_slow_lane(worker)
+        return False
+
+    def to_slow_lane(self, worker: Worker) -> None:
+        """Lower the worker's priority and start a process to take its place among the idle
+        ones, unless the slow lane is full (the query then stays where it is, and is looked
+        at again at the next poll)."""
+        with self.lock:
+            if self.closed or self.slow >= self.size:
+                return
+            self.slow += 1
+            self.slow_total += 1
+        worker.slow = True
+        # It may have just exited: its answer or its death is read at the next poll.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, worker.process.pid, LOWEST_PRIORITY)
+        threading.Thread(target=self.refill, daemon=True).start()
+
     def give_back(self, worker: Worker) -> None:
         """Back to the idle queue, unless the pool closed meanwhile (a query that was still
-        running when its release was retired): then the worker is stopped, not leaked."""
+        running when its release was retired): then the worker is stopped, not leaked. A
+        slow-lane worker is retired instead: its successor has already joined the idle ones."""
+        if worker.slow:
+            self.retire(worker)
+            return
         self.idle.put(worker)
         if self.closed:
             self.close()
 
-    def replace(self, worker: Worker) -> None:
-        """Kill a worker and start its successor in the background, so the caller's error
-        answer is not delayed by the new process's start-up."""
+    def retire(self, worker: Worker) -> None:
         worker.stop()
         with self.lock:
+            self.slow -= 1
+
+    def replace(self, worker: Worker) -> None:
+        """Kill a worker and start its successor in the background, so the caller's error
+        answer is not delayed by the new process's start-up. A slow-lane worker's successor
+        was started when it entered the slow lane."""
+        with self.lock:
             self.replaced += 1
+        if worker.slow:
+            self.retire(worker)
+            return
+        worker.stop()
         if not self.closed:
             threading.Thread(target=self.refill, daemon=True).start()
 
@@ -148,6 +212,19 @@ class WorkerPool:
                 return
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system) a process has used, from /proc; None where there is no
+    /proc (not Linux) or the process is gone: then no query enters the slow lane."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # After the command name (in parentheses, may hold spaces): utime, stime are the
+            # 12th and 13th fields.
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def handshake(connection: Connection) -> str | None:
     """None once the worker says its store is open, else why it is not."""
     try:
@@ -160,9 +237,15 @@ def handshake(connection: Connection) -> str | None:
 
 
 class EmbeddedStore:
-    def __init__(self, store_path: Path, version: str, workers: int = 2) -> None:
+    def __init__(
+        self,
+        store_path: Path,
+        version: str,
+        workers: int = 2,
+        slow_cpu: float = Settings.slow_query_cpu,
+    ) -> None:
         self.version = version
-        self.pool = WorkerPool(store_path, workers)
+        self.pool = WorkerPool(store_path, workers, slow_cpu)
 
     def run(self, job: QueryJob, timeout: float) -> bytes:
         kind, detail = self.pool.run(
@@ -181,7 +264,10 @@ class EmbeddedStore:
         raise error_for(kind, detail)
 
     def counters(self) -> dict[str, float]:
-        return {"kzcn_query_workers_replaced_total": self.pool.replaced}
+        return {
+            "kzcn_query_workers_replaced_total": self.pool.replaced,
+            "kzcn_slow_queries_total": self.pool.slow_total,
+        }
 
     def close(self) -> None:
         self.pool.close()
