@@ -27,6 +27,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -382,7 +383,7 @@ def serving(build_dir: Path, store_url: str | None, limit: float, log: Path) -> 
             yield info
         info["peak_rss_mb"] = memory.peak_mb
     finally:
-        os.killpg(process.pid, 15)
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
 
 
