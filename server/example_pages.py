@@ -106,7 +106,8 @@ def download(name: str, ext: str) -> Response:
         abort(404)
     response = send_answer(query_service().job(example.text, fmt))
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Content-Disposition"] = f'inline; filename="{name}.{ext}"'
+    # The name is built from what we know (the example's and the format's), never from the URL.
+    response.headers["Content-Disposition"] = f'inline; filename="{example.name}.{fmt.name}"'
     return response
 
 

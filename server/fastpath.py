@@ -68,6 +68,9 @@ class ResponseCache:
         if hasattr(body, "close"):
             body.close()
         status, headers = seen[0]
+        # A Date (werkzeug's make_conditional sets one) is of this response only: a replay
+        # must not repeat it; the HTTP server dates each response it sends.
+        headers = [(k, v) for k, v in headers if k.lower() != "date"]
         self.cache.put(key, (status, headers, data, header(headers, "etag")), entry_size(len(data)))
         return [data]
 
@@ -126,14 +129,13 @@ def init_app(app: Flask) -> None:
     object knows (a file sent from disk is `direct_passthrough`; a generator is streamed),
     and such bodies must be neither read into memory nor replayed without Range support.
     A GET 200 made in memory without an ETag gets one from its body, so that every page can
-    be revalidated with a 304, by the application and by the replay alike."""
+    be revalidated: the replay answers a matching If-None-Match with a 304."""
 
     @app.after_request
     def mark_in_memory(response: Response) -> Response:
         in_memory = not (response.direct_passthrough or response.is_streamed)
         request.environ[SHAREABLE] = in_memory
-        if in_memory and request.method == "GET" and response.status_code == 200:
-            if "ETag" not in response.headers:
-                response.add_etag()
-            response.make_conditional(request)
+        ok = in_memory and request.method == "GET" and response.status_code == 200
+        if ok and "ETag" not in response.headers:
+            response.add_etag()
         return response

@@ -161,3 +161,13 @@ def test_metrics_count_the_replays(app):
         x for x in metrics.splitlines() if x.startswith('kzcn_cache_hits_total{cache="responses"}')
     )
     assert float(line.split()[-1]) == hits(app) > 0
+
+
+def test_a_replay_carries_no_date_of_another_response(app):
+    client = app.test_client()
+    first = client.get("/dataset?format=nt")  # converted in memory, dated by werkzeug
+    assert first.status_code == 200 and "Date" in first.headers
+    before = hits(app)
+    replayed = client.get("/dataset?format=nt")
+    assert hits(app) == before + 1
+    assert replayed.data == first.data and "Date" not in replayed.headers

@@ -13,9 +13,9 @@ from flask import render_template
 
 from server.kazakh import kk_latin
 from server.search import get_index, suggest
-from server.search.index import ALT_LABEL, Index, Tier
+from server.search.index import ALT_LABEL, MAX_QUERY_LENGTH, MAX_QUERY_WORDS, Index, Query, Tier
 from server.search.reconcile import is_clear_match
-from server.search.service import Named, Result, build_index
+from server.search.service import Named, Result
 from server.search.text import fold, typo_distance
 from server.vocab import ID, KZCN
 
@@ -307,17 +307,6 @@ def test_the_index_is_built_once_even_under_concurrent_first_searches(index):
         t.join()
     assert len(calls) == 1
     assert len({id(r) for r in results}) == 1
-
-
-def test_index_build_and_a_query_take_milliseconds(app, index):
-    started = time.perf_counter()
-    build_index(app)  # the store's answer is cached: this is parsing and folding
-    built = time.perf_counter() - started
-    started = time.perf_counter()
-    index.search("Qazaq ulttyq universitetı", 20)
-    searched = time.perf_counter() - started
-    # Generous bounds for a loaded CI machine; by hand: ~20 ms and ~2 ms.
-    assert built < 1.0 and searched < 0.1
 
 
 # /search and /search.json
@@ -634,11 +623,16 @@ def test_the_preview_can_be_framed(client):
     assert "X-Frame-Options" not in response.headers
 
 
-def test_a_huge_query_is_cut_short_not_slow(index):
+def test_a_huge_query_is_cut_short(index):
+    """Its cost is bounded by what is kept of it, not by what was sent (speed: bench/)."""
     words = " ".join(f"w{i:04d}x" for i in range(3000))  # 3000 distinct 6-letter words
-    started = time.perf_counter()
     assert index.search(words) == []
-    assert time.perf_counter() - started < 0.5
+    assert len(Query.parse(words, index.vocabulary).text) <= MAX_QUERY_LENGTH
+    # Real words from the names, each one a match for itself: only the first 30 are looked up.
+    known = sorted(word for word in index.vocabulary.words if len(word) > 3)[: 2 * MAX_QUERY_WORDS]
+    query = Query.parse(" ".join(known), index.vocabulary)
+    looked_up = [word for word in query.words if query.starts[word]]
+    assert looked_up == list(query.words[:MAX_QUERY_WORDS])
 
 
 def test_the_page_runs_no_inline_script(client):

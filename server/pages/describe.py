@@ -114,9 +114,10 @@ def labels_of(iris: set[str], label_chain: tuple[str, ...]) -> tuple[dict, dict]
         return {}, {}
     properties = [LABEL_PROPERTIES.get(p, p) for p in label_chain] + [DEFINITION]
     values = " ".join(f"<{i}>" for i in sorted(iris))
-    props = " ".join(f"<{p}>" for p in properties)
+    props = ", ".join(f"<{p}>" for p in properties)
+    # FILTER, not VALUES ?p: with VALUES, Oxigraph reads every label of the graph first.
     rows = select(
-        f"SELECT ?x ?p ?l WHERE {{ VALUES ?x {{ {values} }} VALUES ?p {{ {props} }} ?x ?p ?l }}"
+        f"SELECT ?x ?p ?l WHERE {{ VALUES ?x {{ {values} }} ?x ?p ?l FILTER (?p IN ({props})) }}"
     )
     rank = {p: i for i, p in enumerate(properties)}
     rows.sort(key=lambda row: rank[row["p"]["value"]])

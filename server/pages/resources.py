@@ -31,14 +31,15 @@ WHERE {
   { <IRI> ?p ?o }
   UNION { ?s ?q <IRI> }
   UNION {
+    # FILTER, not VALUES: with VALUES, Oxigraph reads every label of the graph before joining.
     { <IRI> ?p0 ?x } UNION { ?x ?q0 <IRI> } UNION { <IRI> ?x ?o0 }
-    VALUES ?lp { rdfs:label skos:prefLabel skos:altLabel schema:name }
     ?x ?lp ?l
+    FILTER (?lp IN (rdfs:label, skos:prefLabel, skos:altLabel, schema:name))
   }
   UNION {
     <IRI> prov:wasDerivedFrom ?src .
-    VALUES ?sp { schema:url schema:datePublished schema:publisher schema:inLanguage }
     ?src ?sp ?so
+    FILTER (?sp IN (schema:url, schema:datePublished, schema:publisher, schema:inLanguage))
   }
 }
 """
