@@ -129,13 +129,15 @@ def init_app(app: Flask) -> None:
     object knows (a file sent from disk is `direct_passthrough`; a generator is streamed),
     and such bodies must be neither read into memory nor replayed without Range support.
     A GET 200 made in memory without an ETag gets one from its body, so that every page can
-    be revalidated: the replay answers a matching If-None-Match with a 304."""
+    be revalidated with a 304, by the replay and by the application alike."""
 
     @app.after_request
     def mark_in_memory(response: Response) -> Response:
         in_memory = not (response.direct_passthrough or response.is_streamed)
         request.environ[SHAREABLE] = in_memory
-        ok = in_memory and request.method == "GET" and response.status_code == 200
-        if ok and "ETag" not in response.headers:
-            response.add_etag()
+        if in_memory and request.method == "GET" and response.status_code == 200:
+            if "ETag" not in response.headers:
+                response.add_etag()
+            if request.if_none_match:  # a revalidation the cache could not answer yet
+                response.make_conditional(request)
         return response

@@ -2,19 +2,14 @@
 line, Accept and Accept-Language is replayed from memory, by one rule rather than view by view.
 Replays are observed through the cache's own counters, never through timing."""
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from server.config import Settings
 from server.current_release import EXTENSION, VERSION_HEADER, Served
 from server.fastpath import ResponseCache
 from server.security import HEADERS
-
-from .conftest import serving
 
 ENTITY = "/id/organization/alt-university.html"
 PAGES = [
@@ -31,12 +26,11 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def app(release_build_dir: Path) -> Iterator[Flask]:
-    """Its own application over the embedded store, so that counts start from an empty
-    cache and no other test's requests are replayed here."""
-    with serving(Settings(build_dir=release_build_dir)) as application:
-        yield application
+@pytest.fixture
+def app(embedded_app: Flask) -> Flask:
+    """Over the embedded store only (the cache sits before any store), with this module's own
+    application, so that no other module's requests are replayed here."""
+    return embedded_app
 
 
 def fastpath(app: Flask) -> ResponseCache:
@@ -171,3 +165,16 @@ def test_a_replay_carries_no_date_of_another_response(app):
     replayed = client.get("/dataset?format=nt")
     assert hits(app) == before + 1
     assert replayed.data == first.data and "Date" not in replayed.headers
+
+
+def test_a_revalidation_the_cache_has_not_seen_gets_a_304_from_the_application(app):
+    client = app.test_client()
+    etag = client.get("/classes/?lang=ru", headers={"Accept": "text/html"}).headers["ETag"]
+    before = hits(app)
+    # Another Accept (another key, not recorded yet), the same page.
+    fresh = client.get(
+        "/classes/?lang=ru",
+        headers={"Accept": "text/html,*/*;q=0.8", "If-None-Match": etag},
+    )
+    assert hits(app) == before
+    assert fresh.status_code == 304 and fresh.data == b""

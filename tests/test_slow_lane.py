@@ -103,3 +103,23 @@ def test_the_metrics_count_slow_queries(app):
     metrics = app.test_client().get("/metrics").data.decode()
     line = next(x for x in metrics.splitlines() if x.startswith("kzcn_slow_queries_total "))
     assert float(line.split()[1]) == pool(app).slow_total > 0
+
+
+def test_the_slow_lane_holds_at_most_as_many_queries_as_the_pool(release_build_dir):
+    settings = Settings(build_dir=release_build_dir, query_workers=1, slow_query_cpu=0.2)
+    with serving(settings) as app:
+        lane = pool(app)
+        answers: list[TestResponse] = []
+        first = threading.Thread(target=lambda: answers.append(ask(app, RUNAWAY, "8")))
+        first.start()
+        assert wait_until(lambda: lane.slow == 1 and lane.idle.qsize() == 1)
+        # The first runaway fills the slow lane (one place for a pool of one): the second
+        # stays on the process it got and is stopped at its limit like before.
+        second = ask(app, RUNAWAY, "3")
+        assert second.status_code == 503
+        assert first.is_alive(), "the first runaway ended before the second one was judged"
+        assert lane.slow == 1 and lane.slow_total == 1
+        first.join(timeout=60)
+        assert [a.status_code for a in answers] == [503]
+        assert lane.slow == 0 and lane.slow_total == 1 and lane.replaced == 2
+        assert wait_until(lambda: lane.idle.qsize() == 1)
