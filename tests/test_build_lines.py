@@ -6,7 +6,10 @@ import json
 import random
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
+import rdflib
+from rdflib.compare import isomorphic
 
 from server.build import lines as lines_module
 from server.build import publish as publish_module
@@ -90,3 +93,29 @@ NODES = [
 def test_the_jsonld_node_writer_is_json_dumps_with_indent_one(node) -> None:
     expected = json.dumps(node, sort_keys=True, ensure_ascii=False, indent=1)
     assert publish_module._node_json(node) == expected
+
+
+def test_jsonld_written_from_line_text_reads_back_as_the_lines(tmp_path: Path) -> None:
+    """The JSON-LD writer works on the text of canonical lines: escaped lexical forms, typed,
+    language-tagged and plain literals, blank nodes and an rdf:type whose object is a literal
+    must all read back as the same graph."""
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    school, blank = ox.NamedNode("https://w3id.org/kzcn/id/school"), ox.BlankNode("a1")
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    triples = [
+        ox.Triple(school, rdf_type, ox.NamedNode("https://w3id.org/kzcn/ontology#School")),
+        ox.Triple(school, rdf_type, ox.Literal("not a class")),
+        ox.Triple(school, label, ox.Literal('Quote " back\\slash\nnew\ttab\r', language="kk")),
+        ox.Triple(school, label, ox.Literal("中哈 \u0001 plain")),
+        ox.Triple(school, label, ox.Literal("7", datatype=ox.NamedNode(f"{xsd}integer"))),
+        ox.Triple(school, label, ox.Literal("x\\y", datatype=ox.NamedNode("https://ex.org/dt"))),
+        ox.Triple(school, ox.NamedNode("https://ex.org/p"), blank),
+        ox.Triple(blank, label, ox.Literal("Атырау", language="kk")),
+    ]
+    text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    lines = LineList(sorted(text.splitlines(keepends=True)))
+    document = b"".join(publish_module._jsonld(lines, tmp_path))
+    written = rdflib.Graph().parse(data=document, format="json-ld")
+    expected = rdflib.Graph().parse(data=text, format="nt")
+    assert isomorphic(written, expected)

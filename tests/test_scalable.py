@@ -32,7 +32,7 @@ from server.build.validate import Validation, validate
 from server.config import PACKAGE_ROOT, Paths, paths_from_env
 from server.vocab import ID, KZCN, SCHEMA
 
-from .test_shapes import BREAKS
+from .test_shapes import BREAKS, VOCABULARY_BREAKS
 
 GENERATED_TRIPLES = 10_000
 
@@ -126,7 +126,11 @@ def test_the_sparql_validator_agrees_on_the_real_data(checked: Checked) -> None:
     assert scalable.conforms
 
 
-@pytest.mark.parametrize("change", [b[1] for b in BREAKS], ids=[b[0] for b in BREAKS])
+@pytest.mark.parametrize(
+    "change",
+    [b[1] for b in BREAKS + VOCABULARY_BREAKS],
+    ids=[b[0] for b in BREAKS + VOCABULARY_BREAKS],
+)
 def test_the_sparql_validator_agrees_on_each_break(checked: Checked, change) -> None:
     reference, scalable = both_validations(checked, change)
     assert not reference.conforms

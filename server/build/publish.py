@@ -43,7 +43,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import rdflib
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF
 from rdflib.term import BNode, Node, URIRef
 
 from server.build.lines import LineList, SortedLines, keep_sorted, merge_unique, sort_unique
@@ -80,8 +80,6 @@ RELEASES_DIR = "releases"
 CURRENT_LINK = "current"
 _SAFE_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # it becomes a directory name
 
-_RDF_TYPE = ox.NamedNode(str(RDF.type))
-_XSD_STRING = ox.NamedNode(str(XSD.string))
 _PREFIX_OF = {namespace: prefix for prefix, namespace in PREFIXES.items()}
 # Conservative PN_LOCAL (ASCII, no escapes): anything else is written as a full <IRI>.
 _LOCAL_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?")
@@ -431,15 +429,6 @@ def _sorted_ntriples(triples: Iterable[ox.Triple]) -> Lines:
     return sorted(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).splitlines(keepends=True))
 
 
-def _parse(lines: SortedLines) -> Iterator[ox.Quad]:
-    source = lines.open()
-    if isinstance(source, bytes):
-        yield from ox.parse(source, format=ox.RdfFormat.N_TRIPLES, rename_blank_nodes=False)
-        return
-    with source:
-        yield from ox.parse(source, format=ox.RdfFormat.N_TRIPLES, rename_blank_nodes=False)
-
-
 def _nquads(named: Mapping[str, SortedLines]) -> Iterator[bytes]:
     """N-Quads by inserting the graph IRI into each canonical N-Triples line. Each graph's
     quads stay sorted (the same suffix on every line), so merging them sorts them all."""
@@ -478,23 +467,36 @@ def _triples(lines: Iterable[bytes]) -> Iterator[Triple]:
         yield subject, predicate, rest[:-3]
 
 
+@lru_cache(maxsize=1 << 16)
+def _ttl_iri(term: str) -> str:
+    """An <IRI> of a line as Turtle: a prefixed name where possible."""
+    return _pname(term[1:-1]) or term
+
+
 def _ttl_term(term: str) -> str:
     """A term of a line as Turtle: IRIs and datatypes as prefixed names where possible."""
     if term[0] == "<":
-        return _pname(term[1:-1]) or term
-    if term[0] == '"' and term[-1] == ">":  # "lexical"^^<datatype>; no '^' in an IRI
+        return _ttl_iri(term)
+    if term[-1] == ">":  # "lexical"^^<datatype>; no '^' in an IRI
         lexical, datatype = term.rsplit("^^", 1)
-        return f"{lexical}^^{_ttl_term(datatype)}"
+        return f"{lexical}^^{_ttl_iri(datatype)}"
     return term  # blank nodes, language-tagged and plain literals: canonical form
 
 
 def _predicate_objects(triples: Iterable[Triple]) -> list[tuple[str, list[str]]]:
     """One subject's (predicate, objects) in line order, but rdf:type first (as `a`)."""
-    pairs = sorted(((p, o) for _, p, o in triples), key=lambda po: po[0] != _RDF_TYPE_TEXT)
-    return [
-        ("a" if p == _RDF_TYPE_TEXT else _ttl_term(p), [_ttl_term(po[1]) for po in group])
-        for p, group in groupby(pairs, key=itemgetter(0))
+    types: list[str] = []
+    others: list[tuple[str, str]] = []
+    for _, p, o in triples:
+        if p == _RDF_TYPE_TEXT:
+            types.append(_ttl_term(o))
+        else:
+            others.append((p, o))
+    grouped = [
+        (_ttl_iri(p), [_ttl_term(po[1]) for po in group])
+        for p, group in groupby(others, key=itemgetter(0))
     ]
+    return [("a", types), *grouped] if types else grouped
 
 
 def _subject_block(subject: str, triples: Iterable[Triple], indent: str) -> bytes:
@@ -537,29 +539,42 @@ def _trig(named: Mapping[str, SortedLines]) -> Iterator[bytes]:
 # --------------------------------------------------------------------------- JSON-LD
 
 
-def _jsonld_iri(term: ox.NamedNode | ox.BlankNode) -> str:
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    return _pname(term.value) or term.value
+# JSON-LD is written from the text of the lines too, as Turtle is; a literal's lexical form
+# is its line text unless that holds an N-Triples escape, then the line is parsed.
+def _jsonld_iri(term: str) -> str:
+    """An <IRI> or blank node of a line as a JSON-LD @id: a prefixed name where possible."""
+    if term[0] == "<":
+        return _pname(term[1:-1]) or term[1:-1]
+    return term  # _:label, as written
 
 
-def _jsonld_value(term: OxTerm) -> dict[str, str]:
-    if not isinstance(term, ox.Literal):
+def _jsonld_value(subject: str, predicate: str, term: str) -> dict[str, str]:
+    if term[0] != '"':
         return {"@id": _jsonld_iri(term)}
-    if term.language is not None:
-        return {"@value": term.value, "@language": term.language}
-    if term.datatype == _XSD_STRING:
-        return {"@value": term.value}
-    return {"@value": term.value, "@type": _jsonld_iri(term.datatype)}
+    end = term.rindex('"')  # the closing quote: no '"' in a language tag or datatype IRI
+    suffix = term[end + 1 :]
+    lexical = term[1:end]
+    if "\\" in lexical:
+        lexical = _literal_value(f"{subject} {predicate} {term} .\n")
+    if not suffix:  # canonical N-Triples writes xsd:string literals without a datatype
+        return {"@value": lexical}
+    if suffix[0] == "@":
+        return {"@value": lexical, "@language": suffix[1:]}
+    return {"@value": lexical, "@type": _jsonld_iri(suffix[2:])}
 
 
-def _jsonld_node(subject: ox.NamedNode | ox.BlankNode, quads: Iterable[ox.Quad]) -> dict[str, Any]:
+def _literal_value(line: str) -> str:
+    (quad,) = ox.parse(line.encode(), format=ox.RdfFormat.N_TRIPLES, rename_blank_nodes=False)
+    return quad.object.value
+
+
+def _jsonld_node(subject: str, triples: Iterable[Triple]) -> dict[str, Any]:
     node: dict[str, Any] = {"@id": _jsonld_iri(subject)}
-    for q in quads:
-        if q.predicate == _RDF_TYPE and isinstance(q.object, ox.NamedNode):
-            node.setdefault("@type", []).append(_jsonld_iri(q.object))
+    for _, p, o in triples:
+        if p == _RDF_TYPE_TEXT and o[0] == "<":
+            node.setdefault("@type", []).append(_jsonld_iri(o))
         else:
-            node.setdefault(_jsonld_iri(q.predicate), []).append(_jsonld_value(q.object))
+            node.setdefault(_jsonld_iri(p), []).append(_jsonld_value(subject, p, o))
     return node
 
 
@@ -580,8 +595,8 @@ def _jsonld(lines: SortedLines, workdir: Path) -> Iterator[bytes]:
     sorted by @id, written node by node. Nodes are sorted as lines "@id TAB node": a node's
     JSON holds no raw control character, so its newlines can travel as \\x01."""
     keyed = (
-        _jsonld_node_line(_canonical_node(_jsonld_node(subject, quads)))
-        for subject, quads in groupby(_parse(lines), key=lambda q: q.subject)
+        _jsonld_node_line(_canonical_node(_jsonld_node(subject, triples)))
+        for subject, triples in groupby(_triples(lines), key=itemgetter(0))
     )
     head = _json_bytes({"@context": dict(PREFIXES)})[: -len(b"\n}\n")]
     yield head + b',\n "@graph": ['

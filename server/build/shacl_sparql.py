@@ -55,7 +55,15 @@ from .rules import (
     store_of,
     written_as_graph,
 )
-from .validate import Problem, Validation, integrity_problems, named_shape, path_text, qname
+from .validate import (
+    Problem,
+    Validation,
+    integrity_problems,
+    named_shape,
+    path_text,
+    qname,
+    vocabulary_problems,
+)
 
 
 class UnsupportedShape(ValueError):
@@ -695,6 +703,40 @@ def integrity_problems_in_store(
     return integrity_problems(Graph(), uses)
 
 
+def vocabulary_problems_in_store(
+    store: ox.Store,
+    shapes: Graph,
+    ontology: ox.NamedNode = ONTOLOGY_GRAPH,
+    data: ox.NamedNode = DATA_GRAPH,
+) -> list[Problem]:
+    """validate.vocabulary_problems, given the few triples of data/ that decide it: per class
+    and per property the use by the least subject (the example a problem names), and every
+    value of the wrong kind for an owl:Object/DatatypeProperty. On that subset of data/ the
+    function finds exactly the problems it finds on all of it; the ontology is small."""
+    to_rdflib = TermConverter()
+    first_use = f"""SELECT ?s ?p ?o WHERE {{
+        {{ SELECT ?p (MIN(STR(?s0)) AS ?least) WHERE {{ GRAPH <{data.value}> {{ ?s0 ?p ?o0 }} }}
+           GROUP BY ?p }}
+        GRAPH <{data.value}> {{ ?s ?p ?o }} FILTER (STR(?s) = ?least) }}"""
+    first_type = f"""SELECT ?s ?p ?o WHERE {{
+        {{ SELECT ?o (MIN(STR(?s0)) AS ?least) WHERE {{ GRAPH <{data.value}> {{ ?s0 a ?o }} }}
+           GROUP BY ?o }}
+        GRAPH <{data.value}> {{ ?s a ?o }} FILTER (STR(?s) = ?least) BIND (rdf:type AS ?p) }}"""
+    wrong_kind = f"""SELECT ?s ?p ?o WHERE {{
+        {{ GRAPH <{ontology.value}> {{ ?p a owl:ObjectProperty }}
+           GRAPH <{data.value}> {{ ?s ?p ?o }} FILTER isLiteral(?o) }}
+        UNION {{ GRAPH <{ontology.value}> {{ ?p a owl:DatatypeProperty }}
+           GRAPH <{data.value}> {{ ?s ?p ?o }} FILTER (!isLiteral(?o)) }} }}"""
+    deciding = Graph()
+    for query in (first_use, first_type, wrong_kind):
+        for row in store.query(query, prefixes={"rdf": str(RDF), "owl": str(OWL)}):
+            deciding.add((to_rdflib(row["s"]), to_rdflib(row["p"]), to_rdflib(row["o"])))
+    schema = Graph()
+    for quad in store.quads_for_pattern(None, None, None, ontology):
+        schema.add(to_rdflib.triple(quad))
+    return vocabulary_problems(schema, deciding, shapes)
+
+
 def validate_store(
     store: ox.Store,
     shapes: Graph,
@@ -704,7 +746,11 @@ def validate_store(
     """validate.validate over a Store holding the asserted graphs (loaded by rules.add_triples
     or rules.load_files, which note the datatypes the store does not keep)."""
     results = shacl_results(store, shapes, (ontology, data))
-    found = integrity_problems_in_store(store, ontology, data) + problems(results, shapes)
+    found = (
+        integrity_problems_in_store(store, ontology, data)
+        + vocabulary_problems_in_store(store, shapes, ontology, data)
+        + problems(results, shapes)
+    )
     return Validation(report=report_graph(results, shapes), problems=sorted(found, key=str))
 
 

@@ -446,8 +446,10 @@ GROUP BY ?class
 MOST_SPECIFIC_KIND = """
 SELECT ?kind (COUNT(DISTINCT ?x) AS ?count) (COUNT(DISTINCT ?unnamedX) AS ?unnamed)
 WHERE {
-  ?x a BASE , ?kind .
-  ?kind rdfs:subClassOf* BASE .
+  # The kinds in a sub-query, walked once (per row, the path is walked per row); being of a
+  # kind under BASE makes a thing a BASE (the build's reasoning states it).
+  { SELECT ?kind WHERE { ?kind rdfs:subClassOf* BASE } }
+  ?x a ?kind .
   FILTER (?kind != kzcn:UnnamedParty)
   FILTER NOT EXISTS {
     ?x a ?narrower .
@@ -498,8 +500,8 @@ SELECT ?agreement (SAMPLE(?k) AS ?kind) (SAMPLE(?s) AS ?status) (MIN(?p) AS ?par
        (GROUP_CONCAT(DISTINCT STR(?party); separator=" ") AS ?parties)
        (GROUP_CONCAT(DISTINCT STR(?initiative); separator=" ") AS ?establishes)
 WHERE {
-  ?agreement a kzcn:Agreement , ?k .
-  ?k rdfs:subClassOf* kzcn:Agreement .
+  { SELECT ?k WHERE { ?k rdfs:subClassOf* kzcn:Agreement } }  # as in MOST_SPECIFIC_KIND
+  ?agreement a ?k .
   FILTER NOT EXISTS { ?agreement a ?narrower . ?narrower rdfs:subClassOf ?k .
                       FILTER (?narrower != ?k) }
   OPTIONAL { ?agreement kzcn:status ?s }

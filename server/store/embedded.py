@@ -45,7 +45,7 @@ STARTUP_SECONDS = 60
 RETRY_SECONDS = 1.0  # between attempts to start a replacement worker
 POLL_SECONDS = 0.1  # how often a running query's CPU time is looked at
 LOWEST_PRIORITY = 19  # nice value of a process in the slow lane
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of CPU times in /proc/<pid>/stat
+PROCESS_CPU_CLOCK = 2  # Linux's CPUCLOCK_SCHED: a process's CPU time, in clock ids
 
 # "spawn": a child must not inherit the web server's threads and locks (fork would).
 CONTEXT = multiprocessing.get_context("spawn")
@@ -133,7 +133,7 @@ class WorkerPool:
     def wait(self, worker: Worker, deadline: float) -> bool:
         """Wait for the worker's answer until the deadline (False: none came), moving its
         query to the slow lane once it has used `slow_cpu` seconds of CPU. The CPU count
-        starts at the first poll, so a query answered within it never reads /proc."""
+        starts at the first poll, so a query answered within it costs nothing more."""
         started: float | None = None
         while (remaining := deadline - time.monotonic()) > 0:
             if worker.connection.poll(min(remaining, POLL_SECONDS)):
@@ -213,16 +213,14 @@ class WorkerPool:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """The CPU time (user + system) a process has used, from /proc; None where there is no
-    /proc (not Linux) or the process is gone: then no query enters the slow lane."""
+    """The CPU time (user + system) a process has used: one clock_gettime on Linux's clock of
+    that process (MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)), no file to open. None where
+    there is no such clock (not Linux) or the process is gone: then no query enters the slow
+    lane."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            # After the command name (in parentheses, may hold spaces): utime, stime are the
-            # 12th and 13th fields.
-            fields = stat.read().rsplit(b")", 1)[1].split()
+        return time.clock_gettime(((~pid) << 3) | PROCESS_CPU_CLOCK)
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def handshake(connection: Connection) -> str | None:
