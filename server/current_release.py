@@ -99,7 +99,10 @@ class CurrentRelease:
         if self.shared is not None:
             return Served(release, target, self.shared, False, examples)
         try:
-            store = open_store(self.settings.store_url, release, self.settings.query_workers)
+            settings = self.settings
+            store = open_store(
+                settings.store_url, release, settings.query_workers, settings.slow_query_cpu
+            )
         except StoreUnavailable as error:
             raise releases.ReleaseBroken(
                 f"The store of the release {release.path} cannot be opened: {error.message}"
@@ -107,8 +110,6 @@ class CurrentRelease:
         if not isinstance(store, EmbeddedStore):
             self.shared = store  # not tied to a release's files: kept across switches
             return Served(release, target, store, False, examples)
-        # open_store does not take this setting (yet): the pool reads it at each query.
-        store.pool.slow_cpu = self.settings.slow_query_cpu
         served = Served(release, target, store, True, examples)
         try:
             self.check_graphs(served)

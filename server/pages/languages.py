@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from flask import Flask, request
+from flask import Flask, Response, request
 
 from ..kazakh import kk_latin
 
@@ -178,6 +178,13 @@ def init_app(app: Flask) -> None:
             "t": lambda key: text(key, language),
             "switch_language": switch_url,
         }
+
+    @app.after_request
+    def vary_by_language(response: Response) -> Response:
+        # A page without ?lang= is in the language Accept-Language chose: caches must know.
+        if response.mimetype == "text/html" and "lang" not in request.args:
+            response.vary.add("Accept-Language")
+        return response
 
 
 def switch_url(code: str) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, render_template, request
 
 from .. import formats
-from ..fastpath import SHAREABLE
 from ..store import QueryJob, StoreError
 from ..vocab import PREFIXES
 from .protocol import ProtocolError, SparqlRequest, parse
@@ -146,7 +145,6 @@ def send_answer(job: QueryJob, timeout: float | None = None) -> Response:
     if key in request.if_none_match:
         return Response(status=304, headers=headers)
     body = service.run(job, timeout)
-    request.environ[SHAREABLE] = True  # the same request may be answered by the fast path
     return Response(body, content_type=job.format.content_type, headers=headers)
 
 

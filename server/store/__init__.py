@@ -59,13 +59,16 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(store_url: str | None, release: "Release", workers: int) -> Store:
+def open_store(
+    store_url: str | None, release: "Release", workers: int, slow_cpu: float = 0.5
+) -> Store:
     """The store a deployment configured: the release's embedded Oxigraph store by default,
-    or a remote SPARQL 1.1 endpoint when KZCN_STORE is an http(s) URL."""
+    or a remote SPARQL 1.1 endpoint when KZCN_STORE is an http(s) URL. `slow_cpu`: the CPU
+    seconds after which an embedded query moves to the slow lane (Settings.slow_query_cpu)."""
     from .embedded import EmbeddedStore
 
     if store_url and store_url.startswith(("http://", "https://")):
         from .remote import RemoteStore
 
         return RemoteStore(store_url, release.version)
-    return EmbeddedStore(release.store_path, release.version, workers)
+    return EmbeddedStore(release.store_path, release.version, workers, slow_cpu)
