@@ -13,7 +13,7 @@ from rdflib.compare import isomorphic
 
 from server.build import lines as lines_module
 from server.build import publish as publish_module
-from server.build.lines import LineFile, LineList, merge_unique, sort_unique
+from server.build.lines import LineFile, LineList, merge_unique, sort_unique, union_of
 from server.build.publish import publish
 from server.release import RELEASE_FILES
 
@@ -58,6 +58,22 @@ def test_sorting_in_memory_or_on_disk_gives_pythons_order(
 def test_merging_keeps_each_line_once() -> None:
     first, second = sorted({b"a\n", b"c\n", b"d\n"}), sorted({b"b\n", b"c\n", b"e\n"})
     assert list(merge_unique([first, second])) == [b"a\n", b"b\n", b"c\n", b"d\n", b"e\n"]
+
+
+def test_a_union_of_files_is_the_union_of_their_lines(tmp_path: Path) -> None:
+    """Files are merged by GNU sort, lists in Python: the same lines in the same order."""
+    lines = sample_lines()
+    parts = [sorted(set(lines[0::2])), sorted(set(lines[1::2])), sorted(set(lines[::3]))]
+    files = []
+    for index, part in enumerate(parts):
+        path = tmp_path / f"part{index}.sorted"
+        path.write_bytes(b"".join(part))
+        files.append(LineFile(path, len(part)))
+    merged = union_of(files, tmp_path, "union")
+    assert isinstance(merged, LineFile)
+    assert list(merged) == sorted(set(lines))
+    assert len(merged) == len(set(lines))
+    assert list(union_of([LineList(part) for part in parts], tmp_path, "listed")) == list(merged)
 
 
 def test_a_release_written_through_files_is_the_same_as_from_memory(

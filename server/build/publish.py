@@ -46,7 +46,7 @@ import rdflib
 from rdflib.namespace import RDF
 from rdflib.term import BNode, Node, URIRef
 
-from server.build.lines import LineList, SortedLines, keep_sorted, merge_unique, sort_unique
+from server.build.lines import LineList, SortedLines, sort_unique, union_of
 from server.build.metadata import UnionStats, describe, split_iri
 from server.release import (
     MANIFEST_JSON,
@@ -248,7 +248,7 @@ def write_release(
     for relative, data in sorted(extras.items()):  # e.g. the example queries, as they are
         (directory / relative).parent.mkdir(parents=True, exist_ok=True)
         _write(directory / relative, data)
-    union = keep_sorted(merge_unique(content[name] for name in UNION_GRAPHS), workdir, "union")
+    union = union_of([content[name] for name in UNION_GRAPHS], workdir, "union")
     digests = _write_union_dumps(directory, union, workdir)
     (report_lines,) = _canonical_lines([report])
     digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, _turtle(LineList(report_lines)))
