@@ -2,12 +2,14 @@
 over a pipe. Oxigraph cannot cancel a running query, so the parent enforces the time limit
 by killing this process; keep this module import-light, as a replacement starts often."""
 
+import ctypes
 from multiprocessing.connection import Connection
 from typing import Any
 
 import pyoxigraph as ox
 
 PREFIXED_FORMATS = (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG)
+CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000  # <sched.h>
 
 
 class ByteCap:
@@ -29,9 +31,9 @@ class ByteCap:
 
 def answer(store: ox.Store, job: dict[str, Any], prefixes: dict[str, str]) -> tuple:
     """Run one job: ("ok", bytes) or (error kind, detail)."""
-    default = [ox.NamedNode(iri) for iri in job["default_graphs"]] or None
-    named = [ox.NamedNode(iri) for iri in job["named_graphs"]] or None
     try:
+        default = [ox.NamedNode(iri) for iri in job["default_graphs"]] or None
+        named = [ox.NamedNode(iri) for iri in job["named_graphs"]] or None
         result = store.query(
             job["query"],
             prefixes=prefixes,
@@ -40,7 +42,7 @@ def answer(store: ox.Store, job: dict[str, Any], prefixes: dict[str, str]) -> tu
             # A query's own FROM chooses its dataset; otherwise the default graph is the union.
             use_default_graph_as_union=default is None and not job["declares_dataset"],
         )
-    except SyntaxError as error:
+    except (SyntaxError, ValueError) as error:  # ValueError: a graph name that is no IRI
         return ("syntax", str(error))
     except RuntimeError as error:  # e.g. a function the engine does not know: the query's fault
         return ("syntax", str(error))
@@ -72,7 +74,17 @@ def engine_format_for(
     return ox.QueryResultsFormat.from_media_type(media_type)
 
 
+def cut_off_the_network() -> bool:
+    """Defence in depth: Oxigraph's engine fetches a SERVICE IRI over HTTP by itself, and only
+    the query check in server/sparql keeps such queries out. In a network namespace of its own
+    this process has nothing but a loopback that is down, so no query can connect anywhere.
+    Needs root, or unprivileged user namespaces; where neither is allowed it runs as before."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return any(libc.unshare(flags) == 0 for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET))
+
+
 def serve(connection: Connection, store_path: str, prefixes: dict[str, str]) -> None:
+    cut_off_the_network()
     try:
         store = ox.Store.read_only(store_path)
     except (OSError, RuntimeError, ValueError) as error:  # missing, corrupt, not a store
