@@ -8,7 +8,7 @@ Two readings of "the same":
   lower-cases language tags: README, "Known limitations");
 - against the input files, dumps are read with rdflib, which keeps every term as written, and
   compared as N-Triples terms: lexical forms and datatypes exactly, language tags
-  case-insensitively, as RDF compares them (the case as written is the xfail test at the end).
+  case-insensitively, as RDF compares them (the case as written: the test at the end).
 """
 
 import gzip
@@ -265,12 +265,6 @@ def test_each_document_of_a_resource_holds_all_its_facts_in_every_format(client,
         assert in_store <= lower(own_labels), iri
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="publish.py writes every term through pyoxigraph, which lower-cases language tags "
-    "(kk-Latn → kk-latn, zh-Hans → zh-hans), while the README says the dumps keep the data "
-    "exactly as written. Fix one of the two, then drop this mark.",
-)
 @pytest.mark.parametrize("name", [*DATASET_DUMPS, *UNION_DUMPS])
 def test_the_dumps_keep_language_tags_as_written(release: Release, labels_as_written, name):
     data = file_bytes(release, name)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import heapq
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+from .rules import bcp47_case
 
 READ_BUFFER = 1 << 20
 # Beyond this many lines a sort spills to disk (a line is ~100-300 bytes: ~100 MB in memory).
@@ -98,6 +101,36 @@ def _held_or_written(lines: Iterable[bytes], path: Path) -> list[bytes] | int:
                     count += 1
             return count
     return batch
+
+
+# A language-tagged literal ends its N-Triples line (the object is the last term), so the tag
+# found there is never text inside a string. Only tags with subtags have letters to restore.
+_TAG_AT_LINE_END = re.compile(rb'"@([A-Za-z]+(?:-[A-Za-z0-9]+)+) \.$', re.MULTILINE)
+
+
+def with_tag_case(ntriples: bytes) -> bytes:
+    """N-Triples with every language tag in the case BCP 47 recommends, which is the case our
+    sources write ("kk-Latn", "zh-Hans"): pyoxigraph lower-cases tags, and the dumps should
+    keep them as written. Tags compare case-insensitively, so nothing else changes."""
+    return _TAG_AT_LINE_END.sub(_tag_in_case, ntriples)
+
+
+def _tag_in_case(match: re.Match[bytes]) -> bytes:
+    return b'"@' + bcp47_case(match[1].decode("ascii")).encode("ascii") + b" ."
+
+
+def restore_tag_case(path: Path) -> None:
+    """with_tag_case over a file of whole lines, in blocks (bounded memory), in place."""
+    fixed = path.with_name(path.name + ".case")
+    with path.open("rb") as source, fixed.open("wb") as out:
+        rest = b""
+        while block := source.read(16 * READ_BUFFER):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1  # whole lines only: a tag never straddles blocks
+            out.write(with_tag_case(block[:cut]))
+            rest = block[cut:]
+        out.write(with_tag_case(rest))
+    fixed.replace(path)
 
 
 def sort_file(unsorted: Path, target: Path, workdir: Path, *, unique: bool = True) -> LineFile:

@@ -46,7 +46,7 @@ import rdflib
 from rdflib.namespace import RDF
 from rdflib.term import BNode, Node, URIRef
 
-from server.build.lines import LineList, SortedLines, sort_unique, union_of
+from server.build.lines import LineList, SortedLines, sort_unique, union_of, with_tag_case
 from server.build.metadata import UnionStats, describe, split_iri
 from server.release import (
     MANIFEST_JSON,
@@ -426,7 +426,8 @@ def _canonicalize(graphs: list[list[ox.Triple]]) -> list[list[ox.Triple]]:
 
 def _sorted_ntriples(triples: Iterable[ox.Triple]) -> Lines:
     # Canonical N-Triples writes each term one way, so sorting lines sorts triples.
-    return sorted(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).splitlines(keepends=True))
+    ntriples = with_tag_case(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
+    return sorted(ntriples.splitlines(keepends=True))
 
 
 def _nquads(named: Mapping[str, SortedLines]) -> Iterator[bytes]:

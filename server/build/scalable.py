@@ -34,7 +34,7 @@ from rdflib import Graph
 from ..config import Paths
 from ..release import STORE_DIR, UNION_GRAPHS
 from ..vocab import GRAPHS
-from .lines import SortedLines, sort_file
+from .lines import SortedLines, restore_tag_case, sort_file
 from .publish import Staged, load_store, staged_release, write_release
 from .rules import (
     DATA_GRAPH,
@@ -257,4 +257,5 @@ def sorted_graph(workspace: Workspace, name: str) -> SortedLines:
         workspace.parsed(name).rename(unsorted)
     else:
         workspace.store.dump(unsorted, format=ox.RdfFormat.N_TRIPLES, from_graph=INFERRED_GRAPH)
+    restore_tag_case(unsorted)
     return sort_file(unsorted, workspace.workdir / f"{name}.sorted", workspace.workdir)
