@@ -28,7 +28,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from sparql_load import free_port  # noqa: E402  (bench/ is on the path: this script's folder)
 
 from server.pages.languages import LANGUAGES  # noqa: E402
+from tests.live import terminate  # noqa: E402
 
 LANGS = [language.code for language in LANGUAGES]
 ACCEPT_LANGUAGES = ["kk-KZ,kk;q=0.9,ru;q=0.8", "ru-RU,ru;q=0.9", "zh-CN,zh;q=0.9", "en-GB"]
@@ -473,17 +473,8 @@ def start_server(
                 return process
         except OSError:
             time.sleep(0.3)
-    stop_server(process)
+    terminate(process)
     raise SystemExit(f"the server did not come up:\n{tail(log)}")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def server_tree(pid: int) -> list[psutil.Process]:
@@ -675,7 +666,7 @@ def measure(build_dir: Path, args: argparse.Namespace, log: Path) -> dict:
         print(f"the server's last words ({log}):\n{tail(log)}", file=sys.stderr)
         raise
     finally:
-        stop_server(server)
+        terminate(server)
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": " ".join(["bench/load_mixed.py", *sys.argv[1:]]),

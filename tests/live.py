@@ -76,14 +76,19 @@ def start(
     return process, base
 
 
-def stop(process: subprocess.Popen) -> str:
-    """Stop the server and return what it wrote on standard error."""
+def terminate(process: subprocess.Popen) -> None:
+    """Stop a server started in its own process group, with every process it started."""
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def stop(process: subprocess.Popen) -> str:
+    """Stop the server and return what it wrote on standard error."""
+    terminate(process)
     with LOGS.pop(process.pid) as log:
         log.seek(0)
         return log.read().decode()
