@@ -136,8 +136,10 @@ def add_serve(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--threads",
         type=int,
-        default=int(env("KZCN_THREADS", "8")),
-        help="threads per web worker (default: $KZCN_THREADS or 8)",
+        # Few threads: on 2 cores, 8 per worker starved the query processes of CPU under load
+        # (p99 187-225 ms against 82-95 ms with 2: bench/README.md, mixed load).
+        default=int(env("KZCN_THREADS", "2")),
+        help="threads per web worker (default: $KZCN_THREADS or 2)",
     )
     serve.add_argument(
         "--query-timeout",
