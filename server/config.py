@@ -60,6 +60,9 @@ class Settings:
     max_nesting: int = 64
     cache_bytes: int = 64_000_000
     cache_max_age: int = 300  # seconds browsers and proxies may reuse an answer
+    # Links *to* a thing in one RDF document about it; more go to further pages (a hub such as
+    # a country has one per agreement: 19,000 at 10^6 triples).
+    incoming_page_size: int = 1000
     # Which properties name a thing on its page, in order of preference.
     label_chain: tuple[str, ...] = ("skos:prefLabel", "rdfs:label", "schema:name")
 
@@ -77,5 +80,6 @@ class Settings:
             max_nesting=int(env_number("KZCN_MAX_NESTING", cls.max_nesting)),
             cache_bytes=int(env_number("KZCN_CACHE_BYTES", cls.cache_bytes)),
             cache_max_age=int(env_number("KZCN_CACHE_MAX_AGE", cls.cache_max_age)),
+            incoming_page_size=int(env_number("KZCN_INCOMING_PAGE_SIZE", cls.incoming_page_size)),
             label_chain=tuple(os.environ.get("KZCN_LABEL_CHAIN", "").split()) or cls.label_chain,
         )

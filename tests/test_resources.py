@@ -9,7 +9,10 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS
 
+from server.config import Settings
 from server.vocab import ID, KZCN
+
+from .conftest import serving
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 KAZNU = "/id/organization/al-farabi-kazakh-national-university"
@@ -283,3 +286,49 @@ def test_a_404_page_suggests_matches(client):
     machine = client.get("/id/organization/tsinghua-universty", headers={"Accept": "text/turtle"})
     assert machine.status_code == 404
     assert machine.content_type == "text/plain; charset=utf-8"
+
+
+@pytest.fixture(scope="module")
+def paged_client(release_build_dir, store_url):
+    """Two links to a thing per RDF document, so that the real data needs several pages."""
+    settings = Settings(build_dir=release_build_dir, store_url=store_url, incoming_page_size=2)
+    with serving(settings) as application:
+        yield application.test_client()
+
+
+def incoming_links(body: bytes, target: URIRef) -> set:
+    graph = Graph().parse(data=body, format="turtle")
+    return set(graph.triples((None, None, target)))
+
+
+def test_links_to_a_hub_come_in_pages(client, paged_client):
+    china = "/id/country/china"
+    every = incoming_links(client.get(f"{china}.ttl").data, iri(china))
+    assert len(every) > 4  # enough for three pages of two
+    pages, seen, url = [], set(), f"{china}.ttl"
+    while url:
+        answer = paged_client.get(url)
+        assert answer.status_code == 200
+        links = incoming_links(answer.data, iri(china))
+        assert len(links) <= 2 and not links & seen  # pages do not overlap
+        seen |= links
+        pages.append(answer)
+        found = re.search(r'<([^>]+)>; rel="next"', answer.headers.get("Link", ""))
+        url = found[1] if found else None
+    assert seen == every  # and together they hold every link
+    assert len(pages) == -(-len(every) // 2)
+    assert 'rel="prev"' in pages[-1].headers["Link"] and 'rel="first"' in pages[-1].headers["Link"]
+    # Every page still carries the thing's own facts.
+    last = Graph().parse(data=pages[-1].data, format="turtle")
+    assert last.value(iri(china), RDFS.label) is not None
+
+
+def test_a_page_past_the_last_is_404_and_a_bad_page_400(paged_client):
+    assert paged_client.get("/id/country/china.ttl?page=1000").status_code == 404
+    for bad in ("0", "-1", "x", "1.5", "99999999999"):
+        assert paged_client.get(f"/id/country/china.ttl?page={bad}").status_code == 400
+
+
+def test_a_thing_with_few_links_has_one_page(client):
+    answer = client.get(f"{KAZNU}.ttl")
+    assert 'rel="next"' not in answer.headers["Link"]

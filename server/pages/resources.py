@@ -21,6 +21,10 @@ from .links import iri_of
 blueprint = Blueprint("resources", __name__)
 
 VARIANTS = {f.name: f for f in formats.GRAPH_FORMATS if f.name in ("ttl", "nt", "jsonld", "rdf")}
+# One page of the links to the thing, in a fixed order so that pages do not overlap.
+INCOMING_PAGE = (
+    "{ SELECT DISTINCT ?s ?q WHERE { ?s ?q <IRI> } ORDER BY ?s ?q LIMIT SIZE OFFSET SKIP }"
+)
 RDF_OF_RESOURCE = """
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX schema: <https://schema.org/>
@@ -29,10 +33,10 @@ PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 CONSTRUCT { <IRI> ?p ?o . ?s ?q <IRI> . ?x ?lp ?l . ?src ?sp ?so . }
 WHERE {
   { <IRI> ?p ?o }
-  UNION { ?s ?q <IRI> }
+  UNION { INCOMING }
   UNION {
     # FILTER, not VALUES: with VALUES, Oxigraph reads every label of the graph before joining.
-    { <IRI> ?p0 ?x } UNION { ?x ?q0 <IRI> } UNION { <IRI> ?x ?o0 }
+    { <IRI> ?p0 ?x } UNION { INCOMING BIND (?s AS ?x) } UNION { <IRI> ?x ?o0 }
     ?x ?lp ?l
     FILTER (?lp IN (rdfs:label, skos:prefLabel, skos:altLabel, schema:name))
   }
@@ -43,6 +47,8 @@ WHERE {
   }
 }
 """
+# Whether links beyond the first SKIP exist (no ORDER BY needed to count them).
+MORE_INCOMING = "ASK { { SELECT ?s WHERE { ?s ?q <IRI> } LIMIT 1 OFFSET SKIP } }"
 
 
 @blueprint.get("/id/<path:rest>")
@@ -90,12 +96,49 @@ def document(rest: str, ext: str) -> Response | str:
         page = render_template("resource.html", **entity_view(description, languages.current()))
         response = Response(page, content_type="text/html; charset=utf-8")
     else:
-        exists_or_404(iri)
-        service = query_service()
-        response = send_answer(service.job(RDF_OF_RESOURCE.replace("IRI", iri), VARIANTS[ext]))
-        response.headers["Access-Control-Allow-Origin"] = "*"
+        response = rdf_document(iri, rest, ext)
     response.headers.extend(alternates(rest))
     return response
+
+
+def rdf_document(iri: str, rest: str, ext: str) -> Response:
+    """The thing's facts, the labels of what they name, and one page of the links to it
+    (`?page=n`, from 1); further pages are announced in `Link: rel="next"` headers."""
+    page = page_number()
+    size = current_app.config["KZCN_SETTINGS"].incoming_page_size
+    skip = (page - 1) * size
+    if page > 1 and not has_incoming_beyond(iri, skip):
+        abort(404)
+    exists_or_404(iri)
+    incoming = INCOMING_PAGE.replace("SIZE", str(size)).replace("SKIP", str(skip))
+    query = RDF_OF_RESOURCE.replace("INCOMING", incoming).replace("IRI", iri)
+    response = send_answer(query_service().job(query, VARIANTS[ext]))
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    more = has_incoming_beyond(iri, skip + size)
+    response.headers.extend(page_links(f"/id/{quote(rest)}.{ext}", page, more))
+    return response
+
+
+def has_incoming_beyond(iri: str, skip: int) -> bool:
+    # SKIP first: the IRI's own text could contain the word.
+    return facts.ask(MORE_INCOMING.replace("SKIP", str(skip)).replace("IRI", iri))
+
+
+def page_number() -> int:
+    text = request.args.get("page", "1")
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        abort(400, description="page must be a whole number from 1")
+    return int(text)
+
+
+def page_links(path: str, page: int, more: bool) -> list[tuple[str, str]]:
+    """RFC 8288 links between the pages of a document (none when there is one page)."""
+    links = []
+    if page > 1:
+        links += [f'<{path}>; rel="first"', f'<{path}?page={page - 1}>; rel="prev"']
+    if more:
+        links.append(f'<{path}?page={page + 1}>; rel="next"')
+    return [("Link", ", ".join(links))] if links else []
 
 
 def iri_or_404(rest: str) -> str:
