@@ -81,6 +81,7 @@ TYPE_LINE = re.compile(r"^(\w+):(\S+) a kzcn:(\w+) \.$")
 SCAN_LINES = 50_000  # per data file: entities of every kind a file has appear early in it
 PAGE_FORMATS = {"html": "text/html", "ttl": "text/turtle"}
 GROUPS = ("queries", *PAGE_FORMATS)
+BACKENDS = ("embedded", "virtuoso")
 
 
 #################################################################
@@ -422,8 +423,23 @@ def run_size(size: int, args: argparse.Namespace) -> dict:
     total = (built["asserted"] or size) + (built["inferred"] or 0)
     record = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "generate": generated}
     record["build"] = built
-    record["embedded"] = run_backend(build_dir, None, targets, args)
-    print(f"   embedded: {brief(record['embedded'])}", file=sys.stderr)
+    if "embedded" in args.backends:
+        record["embedded"] = run_backend(build_dir, None, targets, args)
+        print(f"   embedded: {brief(record['embedded'])}", file=sys.stderr)
+    if "virtuoso" in args.backends:
+        record.update(run_virtuoso(build_dir, release, total, targets, args))
+    return record
+
+
+def run_virtuoso(
+    build_dir: Path,
+    release: Path,
+    total: int,
+    targets: dict[str, list[Target]],
+    args: argparse.Namespace,
+) -> dict:
+    """Load the release into a private Virtuoso, then serve over it."""
+    record: dict = {}
     with Virtuoso(
         [args.work], buffers=virtuoso_buffers(total), max_query_seconds=int(args.timeout) + 5
     ) as virtuoso:
@@ -485,13 +501,13 @@ def build_table(recorded: dict) -> str:
         "|---" * 11 + "|",
     ]  # fmt: skip
     for size, record in recorded["sizes"].items():
-        built, load = record["build"], record["virtuoso_load"]
+        built, load = record["build"], record.get("virtuoso_load", {})
         lines.append(
             f"| {power(size)} | {built['asserted']:,} + {built['inferred']:,} | "
             + " | ".join(ms(built["steps_s"].get(step)) for step in steps)
             + f" | {ms(built['wall_s'])} | {ms(built.get('cpu_s'))} | {built['peak_rss_mb']:,.0f}"
-            f" | {ms(load['seconds'])}"
-            f" | {load['peak_rss_mb']:,.0f} |"
+            f" | {ms(load.get('seconds'))}"
+            f" | {ms(load.get('peak_rss_mb'))} |"
         )
     return "\n".join(lines)
 
@@ -503,7 +519,9 @@ def latency_table(recorded: dict) -> str:
         "|---" * 10 + "|",
     ]
     for size, record in recorded["sizes"].items():
-        for backend in ("embedded", "virtuoso"):
+        for backend in BACKENDS:
+            if backend not in record:
+                continue
             result = record[backend]
             mix = result["queries"]["summary"]
             rss = f"{result['serve_peak_rss_mb']:,.0f}"
@@ -583,19 +601,21 @@ def build_lines(sizes: dict[int, dict]) -> Lines:
     for size, record in sizes.items():
         for step, seconds in record["build"]["steps_s"].items():
             lines.setdefault(step, []).append((size, seconds))
-        lines.setdefault("Virtuoso load", []).append((size, record["virtuoso_load"]["seconds"]))
+        load = record.get("virtuoso_load", {})
+        lines.setdefault("Virtuoso load", []).append((size, load.get("seconds")))
     return lines
 
 
 def memory_lines(sizes: dict[int, dict]) -> Lines:
     lines: Lines = {}
     for size, record in sizes.items():
+        embedded, virtuoso = record.get("embedded", {}), record.get("virtuoso", {})
         points = {
             "build": record["build"]["peak_rss_mb"],
-            "Virtuoso load": record["virtuoso_load"]["peak_rss_mb"],
-            "server, embedded store": record["embedded"]["serve_peak_rss_mb"],
-            "server over Virtuoso": record["virtuoso"]["serve_peak_rss_mb"],
-            "Virtuoso serving": record["virtuoso"].get("engine_peak_rss_mb"),
+            "Virtuoso load": record.get("virtuoso_load", {}).get("peak_rss_mb"),
+            "server, embedded store": embedded.get("serve_peak_rss_mb"),
+            "server over Virtuoso": virtuoso.get("serve_peak_rss_mb"),
+            "Virtuoso serving": virtuoso.get("engine_peak_rss_mb"),
         }
         for label, value in points.items():
             lines.setdefault(label, []).append((size, value))
@@ -605,10 +625,10 @@ def memory_lines(sizes: dict[int, dict]) -> Lines:
 def latency_lines(sizes: dict[int, dict], groups: tuple[str, ...]) -> Lines:
     lines: Lines = {}
     for size, record in sizes.items():
-        for backend in ("embedded", "virtuoso"):
+        for backend in BACKENDS:
             for group in groups:
                 label = backend if len(groups) == 1 else f"{backend}, {group}"
-                p50 = record[backend][group]["summary"].get("p50_ms")
+                p50 = record.get(backend, {}).get(group, {}).get("summary", {}).get("p50_ms")
                 lines.setdefault(label, []).append((size, p50))
     return lines
 
@@ -630,6 +650,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="server limit per query, s")
     parser.add_argument("--work", type=Path, default=Path("/tmp/kzcn-scale"))
     parser.add_argument("--report", action="store_true", help="only tables and plot")
+    parser.add_argument(
+        "--backends",
+        type=lambda text: [b for b in text.split(",") if b],
+        default=list(BACKENDS),
+        help="servers to measure after the build: embedded,virtuoso (default), or '' for none",
+    )
     args = parser.parse_args()
     path = RESULTS / "scale.json"
     if not args.report:
