@@ -21,10 +21,10 @@ from .links import iri_of
 blueprint = Blueprint("resources", __name__)
 
 VARIANTS = {f.name: f for f in formats.GRAPH_FORMATS if f.name in ("ttl", "nt", "jsonld", "rdf")}
-# One page of the links to the thing, in a fixed order so that pages do not overlap.
-INCOMING_PAGE = (
-    "{ SELECT DISTINCT ?s ?q WHERE { ?s ?q <IRI> } ORDER BY ?s ?q LIMIT SIZE OFFSET SKIP }"
-)
+# One page of the links to the thing. No ORDER BY: ordering IRIs makes the engine fetch each
+# one's text for every comparison (a country's 19,000 links at 10^6 triples: 3.5 s against
+# 0.01 s); the store's own index order is fixed for a release, whose store never changes.
+INCOMING_PAGE = "{ SELECT DISTINCT ?s ?q WHERE { ?s ?q <IRI> } LIMIT SIZE OFFSET SKIP }"
 RDF_OF_RESOURCE = """
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX schema: <https://schema.org/>
