@@ -63,6 +63,7 @@ class Settings:
     # Links *to* a thing in one RDF document about it; more go to further pages (a hub such as
     # a country has one per agreement: 19,000 at 10^6 triples).
     incoming_page_size: int = 1000
+    table_page_size: int = 100  # rows of a class's table per page
     # Which properties name a thing on its page, in order of preference.
     label_chain: tuple[str, ...] = ("skos:prefLabel", "rdfs:label", "schema:name")
 
@@ -81,5 +82,6 @@ class Settings:
             cache_bytes=int(env_number("KZCN_CACHE_BYTES", cls.cache_bytes)),
             cache_max_age=int(env_number("KZCN_CACHE_MAX_AGE", cls.cache_max_age)),
             incoming_page_size=int(env_number("KZCN_INCOMING_PAGE_SIZE", cls.incoming_page_size)),
+            table_page_size=int(env_number("KZCN_TABLE_PAGE_SIZE", cls.table_page_size)),
             label_chain=tuple(os.environ.get("KZCN_LABEL_CHAIN", "").split()) or cls.label_chain,
         )

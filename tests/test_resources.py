@@ -290,8 +290,14 @@ def test_a_404_page_suggests_matches(client):
 
 @pytest.fixture(scope="module")
 def paged_client(release_build_dir, store_url):
-    """Two links to a thing per RDF document, so that the real data needs several pages."""
-    settings = Settings(build_dir=release_build_dir, store_url=store_url, incoming_page_size=2)
+    """Two links to a thing per RDF document and ten rows per table, so that the real data
+    needs several pages."""
+    settings = Settings(
+        build_dir=release_build_dir,
+        store_url=store_url,
+        incoming_page_size=2,
+        table_page_size=10,
+    )
     with serving(settings) as application:
         yield application.test_client()
 
@@ -332,3 +338,38 @@ def test_a_page_past_the_last_is_404_and_a_bad_page_400(paged_client):
 def test_a_thing_with_few_links_has_one_page(client):
     answer = client.get(f"{KAZNU}.ttl")
     assert 'rel="next"' not in answer.headers["Link"]
+
+
+def instance_links(html: str) -> list[str]:
+    return re.findall(r'<td><a href="(/id/[^"]+)">', html)
+
+
+def test_a_class_table_comes_in_pages(client, paged_client):
+    path = "/classes/HigherEducationInstitution"
+    every = instance_links(client.get(f"{path}?lang=en").data.decode())
+    assert len(every) == 34 and len(set(every)) == 34
+    seen: list[str] = []
+    url: str | None = f"{path}?lang=en"
+    while url:
+        html = paged_client.get(url).data.decode()
+        assert '<span class="count">(34)</span>' in html  # the whole class, on every page
+        rows = instance_links(html)
+        assert 0 < len(rows) <= 10 and not set(rows) & set(seen)
+        seen += rows
+        found = re.search(r'<a rel="next" href="([^"]+)"', html)
+        url = found[1].replace("&amp;", "&") if found else None
+        if url:
+            assert "lang=en" in url  # the reader's language goes on
+    assert sorted(seen) == sorted(every)
+    assert paged_client.get(f"{path}?page=5").status_code == 404
+    assert paged_client.get(f"{path}?page=0").status_code == 400
+
+
+def test_a_class_table_shows_countries(client):
+    html = client.get("/classes/HigherEducationInstitution?lang=en").data.decode()
+    row = next(
+        r
+        for r in html.split("<tr>")
+        if "/id/organization/al-farabi-kazakh-national-university" in r
+    )
+    assert ">Kazakhstan<" in row

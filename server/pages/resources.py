@@ -17,6 +17,7 @@ from . import describe as facts
 from . import languages
 from .entity import entity_view
 from .links import iri_of
+from .paging import Page, page_links, page_number
 
 blueprint = Blueprint("resources", __name__)
 
@@ -104,41 +105,22 @@ def document(rest: str, ext: str) -> Response | str:
 def rdf_document(iri: str, rest: str, ext: str) -> Response:
     """The thing's facts, the labels of what they name, and one page of the links to it
     (`?page=n`, from 1); further pages are announced in `Link: rel="next"` headers."""
-    page = page_number()
-    size = current_app.config["KZCN_SETTINGS"].incoming_page_size
-    skip = (page - 1) * size
-    if page > 1 and not has_incoming_beyond(iri, skip):
+    page = Page(page_number(), current_app.config["KZCN_SETTINGS"].incoming_page_size)
+    if page.number > 1 and not has_incoming_beyond(iri, page.skip):
         abort(404)
     exists_or_404(iri)
-    incoming = INCOMING_PAGE.replace("SIZE", str(size)).replace("SKIP", str(skip))
+    incoming = INCOMING_PAGE.replace("SIZE", str(page.size)).replace("SKIP", str(page.skip))
     query = RDF_OF_RESOURCE.replace("INCOMING", incoming).replace("IRI", iri)
     response = send_answer(query_service().job(query, VARIANTS[ext]))
     response.headers["Access-Control-Allow-Origin"] = "*"
-    more = has_incoming_beyond(iri, skip + size)
-    response.headers.extend(page_links(f"/id/{quote(rest)}.{ext}", page, more))
+    more = has_incoming_beyond(iri, page.skip + page.size)
+    response.headers.extend(page_links(f"/id/{quote(rest)}.{ext}", page.number, more))
     return response
 
 
 def has_incoming_beyond(iri: str, skip: int) -> bool:
     # SKIP first: the IRI's own text could contain the word.
     return facts.ask(MORE_INCOMING.replace("SKIP", str(skip)).replace("IRI", iri))
-
-
-def page_number() -> int:
-    text = request.args.get("page", "1")
-    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
-        abort(400, description="page must be a whole number from 1")
-    return int(text)
-
-
-def page_links(path: str, page: int, more: bool) -> list[tuple[str, str]]:
-    """RFC 8288 links between the pages of a document (none when there is one page)."""
-    links = []
-    if page > 1:
-        links += [f'<{path}>; rel="first"', f'<{path}?page={page - 1}>; rel="prev"']
-    if more:
-        links.append(f'<{path}?page={page + 1}>; rel="next"')
-    return [("Link", ", ".join(links))] if links else []
 
 
 def iri_or_404(rest: str) -> str:
