@@ -13,6 +13,8 @@ import pytest
 from rdflib import XSD, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
+from server.config import Settings
+from server.pages import dumps
 from server.release import (
     MANIFEST_JSON,
     RELEASE_FILES,
@@ -21,6 +23,8 @@ from server.release import (
     UNION_TURTLE,
 )
 from server.vocab import DATASET, GRAPHS, VOID
+
+from .conftest import serving
 
 NAMES = [file.name for file in RELEASE_FILES]
 EXPECTED_TYPES = {
@@ -302,6 +306,48 @@ def test_the_sitemap_lists_pages_resources_and_examples(client, app):
     resource = next(loc for loc in sorted(locs) if "/id/organization/" in loc)
     page = client.get(resource.removeprefix("http://localhost"), headers={"Accept": "text/html"})
     assert page.status_code == 303
+    # Every thing under the id namespace, which the sitemap finds through its type.
+    every = client.get("/sparql", query_string={"query": EVERY_SUBJECT}, headers=JSON_RESULTS)
+    subjects = {row["s"]["value"] for row in every.json["results"]["bindings"]}
+    assert {loc for loc in locs if "/id/" in loc} == {
+        s.replace("https://w3id.org/kzcn/", "http://localhost/") for s in subjects
+    }
+
+
+EVERY_SUBJECT = (
+    "SELECT DISTINCT ?s WHERE { ?s ?p ?o "
+    'FILTER (isIRI(?s) && STRSTARTS(STR(?s), "https://w3id.org/kzcn/id/")) }'
+)
+JSON_RESULTS = {"Accept": "application/sparql-results+json"}
+
+
+@pytest.fixture(scope="module")
+def uncached_client(release_build_dir, store_url):
+    """No response cache: the sitemap's limit is changed between requests."""
+    settings = Settings(build_dir=release_build_dir, store_url=store_url, cache_bytes=0)
+    with serving(settings) as application:
+        yield application.test_client()
+
+
+def test_past_50000_urls_the_sitemap_is_an_index_of_pages(uncached_client, monkeypatch):
+    monkeypatch.setattr(dumps, "SITEMAP_URLS", 40)  # the real data has ~130 pages
+    client = uncached_client
+    index = ElementTree.fromstring(client.get("/sitemap.xml").data)
+    assert index.tag == f"{SITEMAP}sitemapindex"
+    pages = [loc.text for loc in index.iter(f"{SITEMAP}loc")]
+    assert pages[0] == "http://localhost/sitemap.xml?page=1" and len(pages) > 2
+    listed: list[str] = []
+    for page in pages:
+        urlset = ElementTree.fromstring(client.get(page.removeprefix("http://localhost")).data)
+        assert urlset.tag == f"{SITEMAP}urlset"
+        locs = [loc.text for loc in urlset.iter(f"{SITEMAP}loc")]
+        assert 0 < len(locs) <= 40
+        listed += locs
+    assert len(listed) == len(set(listed))
+    monkeypatch.setattr(dumps, "SITEMAP_URLS", 50_000)
+    whole = ElementTree.fromstring(client.get("/sitemap.xml").data)
+    assert listed == [loc.text for loc in whole.iter(f"{SITEMAP}loc")]
+    assert client.get(f"/sitemap.xml?page={len(pages) + 1}").status_code == 404
 
 
 def test_robots_points_to_the_sitemap(client):

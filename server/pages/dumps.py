@@ -44,6 +44,7 @@ from ..vocab import DATASET, ID, PREFIXES
 from . import languages
 from .describe import select
 from .links import href
+from .paging import page_number
 
 blueprint = Blueprint("dumps", __name__)
 
@@ -61,10 +62,12 @@ PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Headers": "Accept, If-None-Match, If-Modified-Since, Range",
     "Access-Control-Max-Age": "86400",
 }
-RESOURCES = f"""
-SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER (isIRI(?s) && STRSTARTS(STR(?s), "{ID}")) }}
-ORDER BY ?s
-"""
+# Every thing of ours has a type (asserted, or inferred from what it is said to do). Neither a
+# test on STR(?s) nor ORDER BY in the query: each makes the engine fetch the text of every row
+# (86,000 things at 10^6 triples: 2 s as here, 8 s with the test, minutes with the ordering).
+RESOURCES = "SELECT DISTINCT ?s WHERE { ?s a ?type }"
+# The sitemaps protocol's limit of URLs per file; past it /sitemap.xml is an index of pages.
+SITEMAP_URLS = 50_000
 # Pages listed in the sitemap, by endpoint; one whose blueprint is not registered is skipped.
 SITE_PAGES = (
     "home.index",
@@ -480,13 +483,40 @@ def alternates(offered: tuple[Format, ...], html: bool = False) -> list[str]:
 
 @blueprint.get("/sitemap.xml")
 def sitemap() -> Response:
+    """One urlset of every page while they fit in one file; past SITEMAP_URLS, an index of
+    `?page=n` urlsets (sitemaps.org protocol)."""
     lastmod = str(current_release().manifest["created"])
-    urlset = ElementTree.Element("urlset", xmlns=SITEMAP_NS)
-    for path in site_paths() + resource_paths():
-        url = ElementTree.SubElement(urlset, "url")
+    paths = site_paths() + resource_paths()
+    pages = -(-len(paths) // SITEMAP_URLS)
+    if "page" in request.args:
+        number = page_number()
+        if number > pages:
+            abort(404)
+        chosen = paths[(number - 1) * SITEMAP_URLS : number * SITEMAP_URLS]
+        return xml_response(urlset(chosen, lastmod))
+    if pages <= 1:
+        return xml_response(urlset(paths, lastmod))
+    index = ElementTree.Element("sitemapindex", xmlns=SITEMAP_NS)
+    for number in range(1, pages + 1):
+        entry = ElementTree.SubElement(index, "sitemap")
+        ElementTree.SubElement(entry, "loc").text = absolute(app_path("dumps.sitemap")) + (
+            f"?page={number}"
+        )
+        ElementTree.SubElement(entry, "lastmod").text = lastmod
+    return xml_response(index)
+
+
+def urlset(paths: list[str], lastmod: str) -> ElementTree.Element:
+    root = ElementTree.Element("urlset", xmlns=SITEMAP_NS)
+    for path in paths:
+        url = ElementTree.SubElement(root, "url")
         ElementTree.SubElement(url, "loc").text = absolute(path)
         ElementTree.SubElement(url, "lastmod").text = lastmod
-    body = ElementTree.tostring(urlset, encoding="utf-8", xml_declaration=True)
+    return root
+
+
+def xml_response(root: ElementTree.Element) -> Response:
+    body = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
     return Response(body, content_type="application/xml; charset=utf-8")
 
 
@@ -499,8 +529,9 @@ def site_paths() -> list[str]:
 def resource_paths() -> list[str]:
     """The page of every thing under the id namespace; an IRI that this deployment does not
     serve (another public base) is left out, as a sitemap lists only its own host."""
-    paths = (href(row["s"]["value"]) for row in select(RESOURCES))
-    return [path for path in paths if path.startswith("/")]
+    iris = (row["s"]["value"] for row in select(RESOURCES) if row["s"]["type"] == "uri")
+    paths = (href(iri) for iri in iris if iri.startswith(str(ID)))
+    return sorted(path for path in paths if path.startswith("/"))
 
 
 @blueprint.get("/robots.txt")
