@@ -48,6 +48,10 @@ METADATA_TURTLE = "metadata.ttl"
 REPORT_TURTLE = "validation-report.ttl"
 MANIFEST_JSON = "manifest.json"
 STORE_DIR = "store"  # the pyoxigraph store: a directory, not a downloadable file
+# Read by the server, not downloads: the label index search maps (server/search/tables.py)
+# and the home page's figures (server/build/home_figures.py), both made by the build.
+SEARCH_INDEX = "search-index.bin"
+HOME_FIGURES = "home-figures.json"
 CURRENT_LINK = "current"  # build_dir/current -> releases/<version>-<n>
 
 # The single list of release files: the publisher writes exactly these and the server lists

@@ -13,7 +13,14 @@ from rdflib.compare import isomorphic
 
 from server.build import lines as lines_module
 from server.build import publish as publish_module
-from server.build.lines import LineFile, LineList, merge_unique, sort_unique, union_of
+from server.build.lines import (
+    LineFile,
+    LineList,
+    merge_unique,
+    sort_unique,
+    union_of,
+    whole_lines,
+)
 from server.build.publish import publish
 from server.release import RELEASE_FILES
 
@@ -88,50 +95,93 @@ def test_a_release_written_through_files_is_the_same_as_from_memory(
     assert not (on_disk / ".work").exists(), "the scratch folder is not published"
 
 
-NODES = [
-    {"@id": "inst:x"},
-    {"@id": "_:c14n0", "@type": ["kzcn:A", "schema:Organization"]},
-    {
-        "@id": "https://example.org/a b",
-        "rdfs:label": [
-            {"@language": "kk", "@value": 'Қазақстан "ұлттық"\nуниверситеті\t\\'},
-            {"@value": "中哈 \u0001 \u2028"},
-            {"@type": "xsd:date", "@value": "2025-09-02"},
-        ],
-        "kzcn:party": [{"@id": "inst:y"}],
-        "empty": [],
-        "flat": [{}],
-    },
+def test_blocks_are_the_lines_cut_only_after_a_newline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writers split blocks, not lines: every block must end a line, and the blocks
+    together must be the lines, in a file or in memory."""
+    monkeypatch.setattr(lines_module, "READ_BUFFER", 50)  # several lines a block, not all
+    lines = sorted(set(sample_lines()))
+    path = tmp_path / "sample.sorted"
+    path.write_bytes(b"".join(lines))
+    for source in (LineList(lines), LineFile(path, len(lines))):
+        blocks = list(source.blocks())
+        assert 1 < len(blocks) < len(lines), type(source)
+        assert all(block.endswith(b"\n") for block in blocks)
+        assert b"".join(blocks) == b"".join(lines)
+
+
+def test_a_file_without_a_final_newline_keeps_its_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "lines"
+    path.write_bytes(b"a\nbb\nccc")
+    with path.open("rb") as file:
+        assert list(whole_lines(file, 2)) == [b"a\n", b"bb\n", b"ccc"]
+
+
+def jsonld_of(triples: list[ox.Triple], workdir: Path) -> bytes:
+    text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    lines = LineList(sorted(text.splitlines(keepends=True)))
+    return b"".join(publish_module._jsonld(lines, workdir))
+
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SCHOOL = ox.NamedNode("https://w3id.org/kzcn/id/school")
+# Text JSON escapes (quote, backslash, controls) or keeps (U+2028, U+0085, \x1c: line breaks
+# to str.splitlines), values of every kind, and IRIs whose prefixed names sort differently
+# from their lines.
+TRICKY = [
+    ox.Triple(SCHOOL, RDF_TYPE, ox.NamedNode("https://w3id.org/kzcn/ontology#School")),
+    ox.Triple(SCHOOL, RDF_TYPE, ox.NamedNode("https://schema.org/Organization")),
+    ox.Triple(SCHOOL, RDF_TYPE, ox.Literal("not a class")),
+    ox.Triple(SCHOOL, LABEL, ox.Literal('Quote " back\\slash\nnew\ttab\r', language="kk")),
+    ox.Triple(SCHOOL, LABEL, ox.Literal("中哈 \u0001 \u2028 \u0085 \x1c plain")),
+    ox.Triple(SCHOOL, LABEL, ox.Literal("Атырау", language="kk")),
+    ox.Triple(SCHOOL, LABEL, ox.Literal("Atyrau", language="en")),
+    ox.Triple(SCHOOL, LABEL, ox.Literal("7", datatype=ox.NamedNode(f"{XSD}integer"))),
+    ox.Triple(SCHOOL, LABEL, ox.Literal("07", datatype=ox.NamedNode(f"{XSD}decimal"))),
+    ox.Triple(SCHOOL, LABEL, ox.Literal("x\\y", datatype=ox.NamedNode("https://ex.org/dt"))),
+    ox.Triple(SCHOOL, LABEL, ox.NamedNode("https://ex.org/z")),
+    ox.Triple(SCHOOL, ox.NamedNode("https://ex.org/p"), ox.BlankNode("a1")),
+    ox.Triple(SCHOOL, ox.NamedNode("https://ex.org/p"), ox.NamedNode("https://w3id.org/kzcn/id/a")),
+    ox.Triple(ox.BlankNode("a1"), LABEL, ox.Literal("Атырау", language="kk")),
+    ox.Triple(ox.NamedNode("https://w3id.org/kzcn/id/school/x"), LABEL, ox.Literal("x")),
+    ox.Triple(ox.NamedNode("https://w3id.org/kzcn/id/school-y"), LABEL, ox.Literal("y")),
+    ox.Triple(ox.NamedNode("https://ex.org/a"), LABEL, ox.Literal("a")),
 ]
 
 
-@pytest.mark.parametrize("node", NODES)
-def test_the_jsonld_node_writer_is_json_dumps_with_indent_one(node) -> None:
-    expected = json.dumps(node, sort_keys=True, ensure_ascii=False, indent=1)
-    assert publish_module._node_json(node) == expected
+def test_the_jsonld_document_is_json_dumps_of_itself_in_canonical_order(tmp_path: Path) -> None:
+    """The writer lays JSON out itself: the bytes must be what json.dumps(indent=1,
+    sort_keys=True, ensure_ascii=False) writes of the same document, with the nodes sorted by
+    @id and each value list sorted by its values' sorted items (content decides the order)."""
+    document = jsonld_of(TRICKY, tmp_path)
+    parsed = json.loads(document)
+    expected = json.dumps(parsed, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
+    assert document.decode("utf-8") == expected
+    nodes = parsed["@graph"]
+    assert [node["@id"] for node in nodes] == sorted(node["@id"] for node in nodes)
+    assert len(nodes) == 5
+    for node in nodes:
+        for name, values in node.items():
+            if isinstance(values, list):
+                keys = [v if isinstance(v, str) else sorted(v.items()) for v in values]
+                assert keys == sorted(keys), (node["@id"], name)
 
 
 def test_jsonld_written_from_line_text_reads_back_as_the_lines(tmp_path: Path) -> None:
     """The JSON-LD writer works on the text of canonical lines: escaped lexical forms, typed,
     language-tagged and plain literals, blank nodes and an rdf:type whose object is a literal
     must all read back as the same graph."""
-    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-    school, blank = ox.NamedNode("https://w3id.org/kzcn/id/school"), ox.BlankNode("a1")
-    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
-    xsd = "http://www.w3.org/2001/XMLSchema#"
-    triples = [
-        ox.Triple(school, rdf_type, ox.NamedNode("https://w3id.org/kzcn/ontology#School")),
-        ox.Triple(school, rdf_type, ox.Literal("not a class")),
-        ox.Triple(school, label, ox.Literal('Quote " back\\slash\nnew\ttab\r', language="kk")),
-        ox.Triple(school, label, ox.Literal("中哈 \u0001 plain")),
-        ox.Triple(school, label, ox.Literal("7", datatype=ox.NamedNode(f"{xsd}integer"))),
-        ox.Triple(school, label, ox.Literal("x\\y", datatype=ox.NamedNode("https://ex.org/dt"))),
-        ox.Triple(school, ox.NamedNode("https://ex.org/p"), blank),
-        ox.Triple(blank, label, ox.Literal("Атырау", language="kk")),
-    ]
-    text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    written = rdflib.Graph().parse(data=jsonld_of(TRICKY, tmp_path), format="json-ld")
+    text = ox.serialize(TRICKY, format=ox.RdfFormat.N_TRIPLES)
+    assert isomorphic(written, rdflib.Graph().parse(data=text, format="nt"))
+
+
+def test_turtle_written_from_line_text_reads_back_as_the_lines() -> None:
+    text = ox.serialize(TRICKY, format=ox.RdfFormat.N_TRIPLES)
     lines = LineList(sorted(text.splitlines(keepends=True)))
-    document = b"".join(publish_module._jsonld(lines, tmp_path))
-    written = rdflib.Graph().parse(data=document, format="json-ld")
-    expected = rdflib.Graph().parse(data=text, format="nt")
-    assert isomorphic(written, expected)
+    turtle = b"".join(publish_module._turtle(lines))
+    written = rdflib.Graph().parse(data=turtle, format="turtle")
+    assert isomorphic(written, rdflib.Graph().parse(data=text, format="nt"))

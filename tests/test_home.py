@@ -6,6 +6,7 @@ our own origin.
 The library file comes from `make assets` (npm); without it the test fails rather than skips,
 since a release without the picture would otherwise pass unnoticed."""
 
+import gzip
 import json
 import re
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 from flask import render_template_string
 
+from server.build.home_figures import home_figures
 from server.pages import home, languages
+from server.release import HOME_FIGURES, UNION_NTRIPLES_GZ
 from server.vocab import BASE
 
 LANGUAGES = ("kk", "kk-Latn", "ru", "en", "zh-Hans")
@@ -473,3 +476,70 @@ def test_a_warm_page_is_answered_from_the_query_cache(app, client, monkeypatch):
     monkeypatch.setattr(app.extensions["kzcn_queries"].store, "run", no_store)
     for _ in range(3):
         assert client.get("/?lang=ru").status_code == 200
+
+
+# --- the figures the build counts -------------------------------------------------------------
+
+
+def comparable(rows: list[dict]) -> list[dict[str, object]]:
+    """Rows as values only, space-separated lists sorted (their order is the engine's), an
+    empty list as none (engines differ there too)."""
+    lists = ("parties", "establishes", "countries")
+    return sorted(
+        (
+            {
+                k: sorted(v["value"].split()) if k in lists else v["value"]
+                for k, v in row.items()
+                if v["value"]
+            }
+            for row in rows
+        ),
+        key=lambda row: sorted(row.items()),
+    )
+
+
+def test_the_builds_figures_are_the_answers_of_the_pages_queries(client, release):
+    with gzip.open(release.path / UNION_NTRIPLES_GZ) as lines:
+        counted = json.loads(home_figures(lines))
+    assert set(counted) == set(home.QUERIES)
+    for name, query in home.QUERIES.items():
+        response = client.get(
+            "/sparql", query_string={"query": query}, headers={"Accept": "application/json"}
+        )
+        asked = response.get_json()["results"]["bindings"]
+        assert comparable(counted[name]) == comparable(asked), name
+        assert asked, name
+
+
+def test_the_page_is_the_same_from_the_builds_figures(client, release):
+    from_store = client.get("/?lang=kk&from=store").get_data(as_text=True)
+    path = release.path / HOME_FIGURES
+    with gzip.open(release.path / UNION_NTRIPLES_GZ) as lines:
+        path.write_bytes(home_figures(lines))
+    try:
+        from_figures = client.get("/?lang=kk&from=figures").get_data(as_text=True)
+    finally:
+        path.unlink()
+    # The two URLs differ (the language switcher repeats them), to pass the response cache.
+    assert from_figures.replace("from=figures", "from=") == from_store.replace(
+        "from=store", "from="
+    )
+
+
+def test_a_big_graph_shows_the_first_agreements_and_links_to_all(app, monkeypatch):
+    """A page must not grow with the graph: past AGREEMENT_LIMIT agreements, the table and
+    the picture hold the first ones, and a link leads to all of them."""
+    monkeypatch.setattr(home, "AGREEMENT_LIMIT", 5)
+    monkeypatch.setattr(home, "DOMAIN_LIMIT", 4)
+    root = Tree(app.test_client().get("/?lang=en&limit=5").get_data(as_text=True)).root
+    rows = [tr for tr in root.find("table", id="agreements-table").find_all("tr")]
+    shown = [tr.attrs["data-agreement"] for tr in rows if tr.has("data-agreement")]
+    assert len(shown) == 5
+    network = network_of(root)
+    assert [a["id"] for a in network["agreements"]] == shown
+    parties = {p for a in network["agreements"] for p in a["parties"]}
+    assert {o["id"] for o in network["organizations"]} == parties
+    more = root.find("p", data_more="agreements")
+    assert "The first 5 of 20 agreements" in more.words
+    assert more.find("a").attrs["href"] == "/classes/Agreement"
+    assert len(root.find("ul", data_tally="domains").find_all("li")) == 4

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import CancelledError
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -272,8 +273,11 @@ def test_output_is_identical_across_processes(tmp_path: Path) -> None:
         assert first.read_bytes() == second.read_bytes(), file.name
 
 
+# The JSON-LD writer runs in the main thread, gzip and the store each in a thread of their own:
+# a failure in any of them must fail the publish.
+@pytest.mark.parametrize("broken", ["_jsonld", "_gzip", "load_store"])
 def test_failed_publish_keeps_the_previous_release(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
 ) -> None:
     build_dir = tmp_path / "build"
     first = publish_sample(build_dir)
@@ -281,12 +285,43 @@ def test_failed_publish_keeps_the_previous_release(
     def broken_writer(*_: object) -> bytes:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(publish_module, "_jsonld", broken_writer)
+    monkeypatch.setattr(publish_module, broken, broken_writer)
     with pytest.raises(RuntimeError, match="disk full"):
         publish_sample(build_dir)
     assert current_release(build_dir) == first
     assert [p.name for p in (build_dir / "releases").iterdir()] == [first.name]
     assert not [p for p in build_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failed_dump_stops_the_store_waiting_for_the_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store is built in a thread that waits for the metadata graph at its end: when a
+    dump fails first, that wait ends with CancelledError (no thread left blocked) and the
+    dump's own error is the one raised."""
+    seen: list[BaseException] = []
+    load_store = publish_module.load_store
+
+    def watched_store(path: Path, content, metadata) -> None:
+        try:
+            load_store(path, content, metadata)
+        except BaseException as error:
+            seen.append(error)
+            raise
+
+    def broken_writer(*_: object) -> bytes:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(publish_module, "load_store", watched_store)
+    monkeypatch.setattr(publish_module, "_trig", broken_writer)  # after the metadata is known
+    with pytest.raises(RuntimeError, match="disk full"):
+        publish_sample(tmp_path / "late")
+    assert seen == []  # the store had its metadata and was complete
+    monkeypatch.setattr(publish_module, "_jsonld", broken_writer)  # before
+    with pytest.raises(RuntimeError, match="disk full"):
+        publish_sample(tmp_path / "early")
+    assert [type(error) for error in seen] == [CancelledError]
+    assert not (tmp_path / "early" / "current").exists()
 
 
 def test_pruning_keeps_the_new_and_the_previous_release(tmp_path: Path) -> None:

@@ -1,12 +1,13 @@
-"""The scalable build (server/build/rules.py, shacl_sparql.py) against the reference one
-(reason.py with owlrl, validate.py with pyshacl): the same inferred graph, to the triple, and
-the same verdict naming the same (focus node, rule) pairs — on the real data, on every break
-of test_shapes.py, on breaks of the components those leave out, and on a generated ~10^4-triple
-project."""
+"""The scalable build (server/build/rules.py, stream_rules.py, shacl_sparql.py) against the
+reference one (reason.py with owlrl, validate.py with pyshacl): the same inferred graph, to the
+triple, and the same verdict naming the same (focus node, rule) pairs — on the real data, on
+every break of test_shapes.py, on breaks of the components those leave out, and on a generated
+~10^4-triple project."""
 
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -28,6 +29,7 @@ from server.build.rules import (
 )
 from server.build.shacl_sparql import UnsupportedShape, validate_scalable, validate_store
 from server.build.sources import parse_files, rdf_files
+from server.build.stream_rules import infer_streaming
 from server.build.validate import Validation, validate
 from server.config import PACKAGE_ROOT, Paths, paths_from_env
 from server.vocab import ID, KZCN, SCHEMA
@@ -35,6 +37,10 @@ from server.vocab import ID, KZCN, SCHEMA
 from .test_shapes import BREAKS, VOCABULARY_BREAKS
 
 GENERATED_TRIPLES = 10_000
+# The two scalable reasoners: rules in the store, and streamed over lines (stream_rules.py).
+REASONERS = pytest.mark.parametrize(
+    "reasoner", [infer_scalable, infer_streaming], ids=["in-store", "streaming"]
+)
 
 
 # --------------------------------------------------------------------------- comparing
@@ -79,9 +85,12 @@ def both_validations(checked: Checked, change: Callable[[Graph], object]):
 # --------------------------------------------------------------------------- the real data
 
 
-def test_scalable_reasoning_gives_exactly_the_reference_inferred_graph(checked: Checked) -> None:
+@REASONERS
+def test_scalable_reasoning_gives_exactly_the_reference_inferred_graph(
+    checked: Checked, reasoner
+) -> None:
     sources = checked.sources
-    assert_same_graph(checked.inferred, infer_scalable(sources.ontology, sources.data))
+    assert_same_graph(checked.inferred, reasoner(sources.ontology, sources.data))
 
 
 def test_the_store_path_without_rdflib_gives_the_same_graphs(checked: Checked) -> None:
@@ -245,10 +254,11 @@ i:m k:t i:n . i:u1 k:u i:u2 .
 """
 
 
-def test_rules_that_do_not_fire_on_our_data_agree_with_owlrl() -> None:
+@REASONERS
+def test_rules_that_do_not_fire_on_our_data_agree_with_owlrl(reasoner) -> None:
     ontology = Graph().parse(data=SCHEMA_FRAGMENT, format="turtle")
     data = Graph().parse(data=DATA_FRAGMENT, format="turtle")
-    assert_same_graph(infer(ontology, data), infer_scalable(ontology, data))
+    assert_same_graph(infer(ontology, data), reasoner(ontology, data))
 
 
 @pytest.mark.parametrize(
@@ -261,11 +271,14 @@ def test_rules_that_do_not_fire_on_our_data_agree_with_owlrl() -> None:
         (f"<{ID['organization/baq-kz']}> a <{XSD.int}> .", "XMLSchema#int"),
     ],
 )
-def test_input_needing_other_owl_rules_is_refused(checked: Checked, extra, complaint) -> None:
+@REASONERS
+def test_input_needing_other_owl_rules_is_refused(
+    checked: Checked, extra, complaint, reasoner
+) -> None:
     data = Graph() + checked.sources.data
     data.parse(data=extra, format="turtle")
     with pytest.raises(UnsupportedVocabulary, match=complaint):
-        infer_scalable(checked.sources.ontology, data)
+        reasoner(checked.sources.ontology, data)
 
 
 # Shapes of other kinds than ours: other targets, logical and value components, complex paths,
@@ -353,29 +366,35 @@ def test_the_store_changes_exactly_the_datatypes_the_validator_expects() -> None
 # --------------------------------------------------------------------------- generated data
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Checked:
-    """A ~10^4-triple project written by bench/generate.py, checked by the reference build."""
-    root = tmp_path_factory.mktemp("generated")
+def generate_project(root: Path, triples: int = GENERATED_TRIPLES) -> Path:
+    """A project of about `triples` asserted triples, written into `root` by bench/generate.py."""
     subprocess.run(
         [
             sys.executable,
             str(PACKAGE_ROOT / "bench" / "generate.py"),
             "--triples",
-            str(GENERATED_TRIPLES),
+            str(triples),
             "--out",
             str(root),
         ],
         check=True,
         capture_output=True,
     )
+    return root
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Checked:
+    """A ~10^4-triple project written by bench/generate.py, checked by the reference build."""
+    root = generate_project(tmp_path_factory.mktemp("generated"))
     return check(Paths(root=root, build_dir=root / "build"))
 
 
-def test_scalable_reasoning_on_generated_data(generated: Checked) -> None:
+@REASONERS
+def test_scalable_reasoning_on_generated_data(generated: Checked, reasoner) -> None:
     sources = generated.sources
     assert len(sources.data) >= GENERATED_TRIPLES
-    assert_same_graph(generated.inferred, infer_scalable(sources.ontology, sources.data))
+    assert_same_graph(generated.inferred, reasoner(sources.ontology, sources.data))
 
 
 def test_the_sparql_validator_on_generated_data(generated: Checked) -> None:

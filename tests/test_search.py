@@ -12,11 +12,19 @@ import pytest
 from flask import render_template
 
 from server.kazakh import kk_latin
-from server.search import get_index, suggest
-from server.search.index import ALT_LABEL, MAX_QUERY_LENGTH, MAX_QUERY_WORDS, Index, Query, Tier
+from server.search import get_index, service, suggest, tables
+from server.search.index import (
+    ALT_LABEL,
+    MAX_QUERY_LENGTH,
+    MAX_QUERY_WORDS,
+    Index,
+    Query,
+    Tier,
+    match,
+)
 from server.search.reconcile import is_clear_match
 from server.search.service import Named, Result
-from server.search.text import fold, typo_distance
+from server.search.text import fold, fold_all, typo_distance
 from server.vocab import ID, KZCN
 
 ORG = f"{ID}organization/"
@@ -285,18 +293,19 @@ def test_an_acronym_beats_a_longer_lookalike(index):
     assert all(h.tier < Tier.ACRONYM for h in hits[1:])
 
 
-def test_the_index_is_built_once_even_under_concurrent_first_searches(index):
-    """The first searches of a busy server arrive together: one index query, not eight."""
-    body = json.dumps({"results": {"bindings": []}}).encode()
+def test_the_index_is_loaded_once_even_under_concurrent_first_searches(monkeypatch):
+    """The first searches of a busy server arrive together: one load, not eight."""
     calls = []
 
-    def run(job, timeout=None):
-        calls.append(job)
-        time.sleep(0.05)  # long enough for every thread to arrive while it builds
-        return body
+    def load(release):
+        calls.append(release)
+        time.sleep(0.05)  # long enough for every thread to arrive while it loads
+        return Index.from_bindings([])
 
-    service = SimpleNamespace(job=lambda query, fmt: query, run=run, version="v1")
-    fake_app = SimpleNamespace(extensions={"kzcn_queries": service})
+    monkeypatch.setattr(service, "load_index", load)
+    release = SimpleNamespace(version="v1")
+    holder = SimpleNamespace(pinned=lambda: SimpleNamespace(release=release))
+    fake_app = SimpleNamespace(extensions={"kzcn_release": holder})
     results = []
     threads = [
         threading.Thread(target=lambda: results.append(get_index(fake_app))) for _ in range(8)
@@ -305,8 +314,10 @@ def test_the_index_is_built_once_even_under_concurrent_first_searches(index):
         t.start()
     for t in threads:
         t.join()
-    assert len(calls) == 1
+    assert calls == [release]
     assert len({id(r) for r in results}) == 1
+    release.version = "v2"  # a new release: a new index
+    assert get_index(fake_app) is not results[0] and len(calls) == 2
 
 
 # /search and /search.json
@@ -640,3 +651,100 @@ def test_the_page_runs_no_inline_script(client):
     assert "<script" not in page.replace('<script src="', "")
     preview = client.get("/reconcile/preview?id=" + quote(TSINGHUA, safe="")).data.decode()
     assert "<script" not in preview
+
+
+# The index file of a release, and a search that reads only the labels that can match.
+
+# Every IRI subject's names, types and country, asked of the store: what the index file,
+# made from the release's N-Triples at build time, must hold.
+EVERY_LABEL = """
+SELECT DISTINCT ?s ?p ?o WHERE {
+  { VALUES ?p { rdfs:label skos:prefLabel skos:altLabel schema:name }
+    ?s ?p ?o . FILTER (isLiteral(?o)) }
+  UNION { VALUES ?p { rdf:type kzcn:country } ?s ?p ?o . FILTER (isIRI(?o)) }
+  FILTER (isIRI(?s))
+}
+"""
+
+
+def entry_facts(entry) -> tuple:
+    labels = sorted((label.text, label.lang, label.property, label.key) for label in entry.labels)
+    return labels, entry.types, entry.countries
+
+
+def test_the_release_index_holds_what_the_store_holds(client, index):
+    """The same things, names, types and countries; the store has the metadata graph's
+    too (the dataset and its downloads), which are neither found nor used to name one."""
+    response = client.get(
+        "/sparql", query_string={"query": EVERY_LABEL}, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 200
+    asked = Index.from_bindings(response.get_json()["results"]["bindings"], within=str(ID))
+    things = [iri for iri in asked.entries if iri.startswith(str(ID))]
+    named = {iri for thing in things for iri in (*asked.entries[thing].types, thing)}
+    named |= {iri for thing in things for iri in asked.entries[thing].countries}
+    assert len(things) > 90 and set(index.entries) <= set(asked.entries)
+    for iri in named | set(index.entries):
+        assert entry_facts(index.entries[iri]) == entry_facts(asked.entries[iri]), iri
+
+
+def test_the_index_file_reads_back_the_same(index, tmp_path):
+    path = tmp_path / "search-index.bin"
+    path.write_bytes(tables.encode(index.data))
+    mapped = Index.load(path, within=str(ID))
+    assert list(mapped.entries) == list(index.entries)
+    for query in ("Tsinghua", "清华", "kaznu", "Qazaq ūlttyq", "Tsingua", "nati", "zzz"):
+        assert [(h.entry, h.label, h.score) for h in mapped.search(query, 20)] == [
+            (h.entry, h.label, h.score) for h in index.search(query, 20)
+        ]
+
+
+def test_fold_all_is_fold(index):
+    texts = [label.text for entry in index.entries.values() for label in entry.labels]
+    texts += ["a\nb", "", " -- ", "O’zbek", "Ǆ ß ﬁ", "ҚАЗАҚ\tҰЛТТЫҚ", "x\u2028y"]
+    assert fold_all(texts) == [fold(text) for text in texts]
+
+
+def every_label_ranked(index: Index, text: str, limit: int, types: list[str] | None) -> list:
+    """The ranking the slow way: every label of the index compared with the query."""
+    query = Query.parse(text, index.vocabulary)
+    best: dict[str, tuple] = {}
+    for iri, entry in index.entries.items():
+        if not iri.startswith(str(ID)) or (types and set(types).isdisjoint(entry.types)):
+            continue
+        for label in entry.labels:
+            hit = match(query, entry, label)
+            if hit and (iri not in best or hit.rank_key() < best[iri][0]):
+                best[iri] = (hit.rank_key(), hit.label, hit.score)
+    return sorted(best.values())[:limit] if query.key and limit > 0 else []
+
+
+def queries_from(index: Index) -> list[str]:
+    """Queries of every kind, from the graph's own words: whole names, words, prefixes,
+    middles of words, typos, several words, Chinese, one letter."""
+    words = sorted(index.vocabulary.words)
+    picked = words[:: max(1, len(words) // 40)]
+    queries = ["a", "u", "清", "nati", "univ", "kazakh national", "Tsingua", "Gumilyev", "ersity"]
+    for word in picked:
+        queries += [word, word[:3], word[1:5], word[:-1] + "q", word[1:] + word[0]]
+    return queries + [label.text for label in index.entries[TSINGHUA].labels]
+
+
+def FILTERS(company: str, organization: str) -> tuple:
+    return ((1, None), (3, None), (20, None), (5, [company]), (50, [organization]))
+
+
+def test_the_search_ranks_as_if_it_compared_every_label(index):
+    company, organization = f"{KZCN}Company", f"{KZCN}Organization"
+    for text in queries_from(index):
+        for limit, types in (
+            (1, None),
+            (3, None),
+            (20, None),
+            (5, [company]),
+            (50, [organization]),
+        ):
+            hits = index.search(text, limit, types)
+            assert [(h.rank_key(), h.label, h.score) for h in hits] == every_label_ranked(
+                index, text, limit, types
+            ), (text, limit, types)

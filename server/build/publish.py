@@ -15,7 +15,11 @@ lines (pyoxigraph), and all formats are written from those lines by one writer
 (`write_release`), whichever engine built them: the reference build turns its rdflib graphs
 into lines in memory (`publish`); the scalable build (scalable.py) has them sorted on disk.
 Every file is written piece by piece from those lines, so memory does not grow with the
-graph (the JSON-LD nodes, sorted by @id, go through lines.sort_unique as well).
+graph (the JSON-LD nodes, sorted by @id, go through lines.sort_unique as well). The release's
+Oxigraph store is built from the same lines in a thread while the dumps are written, and the
+gzipped dump is compressed in another: Oxigraph, zlib and hashlib release the GIL, so they
+run on other cores than the Python writers (at 10^6 triples the store alone takes as long as
+all the writers together).
 """
 
 from __future__ import annotations
@@ -32,21 +36,31 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import RDF
 from rdflib.term import BNode, Node, URIRef
 
-from server.build.lines import LineList, SortedLines, sort_unique, union_of, with_tag_case
+from server.build.lines import (
+    READ_BUFFER,
+    LineFile,
+    LineList,
+    SortedLines,
+    joined,
+    sort_unique,
+    union_of,
+    with_tag_case,
+)
 from server.build.metadata import UnionStats, describe, split_iri
 from server.release import (
     MANIFEST_JSON,
@@ -89,6 +103,7 @@ WORKDIR = ".work"  # inside a staged release: sort files and the like, never pub
 
 Lines = list[bytes]  # sorted canonical N-Triples lines, each ending in " .\n"
 OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -227,9 +242,11 @@ def _prune(releases: Path, keep: set[str]) -> None:
 
 # --------------------------------------------------------------------------- release files
 
-# Given the N-Quads file of the release and the metadata graph's lines, leaves the release's
-# Oxigraph store in place (loaded from the N-Quads, or the build's own store completed).
-FinishStore = Callable[[Path, Path, SortedLines], None]
+# Leaves the release's Oxigraph store at the path given: built from the content graphs (or
+# the build's own store completed), then given the metadata graph, which the third argument
+# returns once it is known (it raises CancelledError if the release failed first). It runs
+# in a thread while the dumps are written: Oxigraph works without holding the GIL.
+BuildStore = Callable[[Path, Mapping[str, SortedLines], Callable[[], SortedLines]], None]
 
 
 def write_release(
@@ -239,37 +256,62 @@ def write_release(
     version: str,
     created: date,
     extras: Mapping[str, bytes],
-    finish_store: FinishStore,
+    build_store: BuildStore,
 ) -> None:
     """Write every release file into `directory` from the sorted canonical N-Triples lines of
     each graph of UNION_GRAPHS (the one writer of both build engines)."""
     workdir = directory / WORKDIR
     workdir.mkdir(exist_ok=True)
-    for relative, data in sorted(extras.items()):  # e.g. the example queries, as they are
-        (directory / relative).parent.mkdir(parents=True, exist_ok=True)
-        _write(directory / relative, data)
-    union = union_of([content[name] for name in UNION_GRAPHS], workdir, "union")
-    digests = _write_union_dumps(directory, union, workdir)
-    (report_lines,) = _canonical_lines([report])
-    digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, _turtle(LineList(report_lines)))
-    stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
-    dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
-    metadata = LineList(_metadata_lines(describe(stats, dumps, version, created)))
-    named = {**{name: content[name] for name in UNION_GRAPHS}, "metadata": metadata}
-    digests |= _write_dataset_dumps(directory, named)
-    finish_store(directory / STORE_DIR, directory / NQUADS, named["metadata"])
+    metadata: Future[SortedLines] = Future()
+    store = partial(build_store, directory / STORE_DIR, content, metadata.result)
+    with _alongside(store, on_error=metadata.cancel):
+        for relative, data in sorted(extras.items()):  # e.g. the example queries, as they are
+            (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+            _write(directory / relative, data)
+        union = union_of([content[name] for name in UNION_GRAPHS], workdir, "union")
+        digests = _write_union_dumps(directory, union, workdir)
+        (report_lines,) = _canonical_lines([report])
+        digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, _turtle(LineList(report_lines)))
+        stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
+        dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
+        metadata.set_result(LineList(_metadata_lines(describe(stats, dumps, version, created))))
+        named = {**{name: content[name] for name in UNION_GRAPHS}, "metadata": metadata.result()}
+        digests |= _write_dataset_dumps(directory, named)
     manifest = _manifest(version, created, named, stats.triples, digests, sorted(extras))
     _write(directory / MANIFEST_JSON, manifest)
+
+
+@contextmanager
+def _alongside(
+    work: Callable[[], T], on_error: Callable[[], object] | None = None
+) -> Iterator[Future[T]]:
+    """Run `work` in a thread while the block runs. Leaving the block waits for it, and raises
+    its error if it failed. If the block fails, `on_error` is called first (to release work
+    waiting on the block) and the block's error is raised once the thread has ended, so that
+    nothing writes into a release being removed."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish") as pool:
+        future = pool.submit(work)
+        try:
+            yield future
+        except BaseException:
+            if on_error is not None:
+                on_error()
+            raise  # after the pool's exit has waited for the thread
+        future.result()
 
 
 def _write_union_dumps(directory: Path, union: SortedLines, workdir: Path) -> dict[str, Digest]:
     # The metadata graph is not in these union dumps: it records their sha256, which would
     # otherwise depend on itself.
-    return {
-        UNION_TURTLE: _write(directory / UNION_TURTLE, _turtle(union)),
-        UNION_NTRIPLES_GZ: _write(directory / UNION_NTRIPLES_GZ, _gzip(_chunks(union))),
-        UNION_JSONLD: _write(directory / UNION_JSONLD, _jsonld(union, workdir)),
-    }
+    # Compressing holds the GIL only between pieces (zlib, hashlib and file I/O release it):
+    # it runs alongside the other writers, on another core.
+    gzipped = partial(_write, directory / UNION_NTRIPLES_GZ, _gzip(union.blocks()))
+    with _alongside(gzipped) as compressing:
+        written = {
+            UNION_TURTLE: _write(directory / UNION_TURTLE, _turtle(union)),
+            UNION_JSONLD: _write(directory / UNION_JSONLD, _jsonld(union, workdir)),
+        }
+    return written | {UNION_NTRIPLES_GZ: compressing.result()}
 
 
 def _write_dataset_dumps(directory: Path, named: Mapping[str, SortedLines]) -> dict[str, Digest]:
@@ -277,7 +319,7 @@ def _write_dataset_dumps(directory: Path, named: Mapping[str, SortedLines]) -> d
     return {
         METADATA_TURTLE: _write(directory / METADATA_TURTLE, _turtle(named["metadata"])),
         TRIG: _write(directory / TRIG, _trig(named)),
-        NQUADS: _write(directory / NQUADS, _chunks(_nquads(named))),
+        NQUADS: _write(directory / NQUADS, joined(_nquads(named), READ_BUFFER)),
     }
 
 
@@ -293,20 +335,6 @@ def _write(path: Path, data: bytes | Iterable[bytes]) -> Digest:
         f.flush()
         os.fsync(f.fileno())
     return Digest(digest.hexdigest(), size)
-
-
-def _chunks(lines: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
-    """Lines joined into pieces of about `size` bytes (fewer, larger writes)."""
-    batch: list[bytes] = []
-    held = 0
-    for line in lines:
-        batch.append(line)
-        held += len(line)
-        if held >= size:
-            yield b"".join(batch)
-            batch, held = [], 0
-    if batch:
-        yield b"".join(batch)
 
 
 def _gzip(pieces: Iterable[bytes]) -> Iterator[bytes]:
@@ -326,13 +354,26 @@ def _metadata_lines(metadata: rdflib.Graph) -> Lines:
     return lines
 
 
-def load_store(path: Path, nquads: Path, _: SortedLines) -> None:
-    """Build the on-disk store from the release's N-Quads; it is dropped (closed) on return
-    so it can be reopened read-only."""
+def load_store(
+    path: Path, content: Mapping[str, SortedLines], metadata: Callable[[], SortedLines]
+) -> None:
+    """Build the on-disk store graph by graph; it is dropped (closed) on return so it can be
+    reopened read-only."""
     store = ox.Store(str(path))
-    store.bulk_load(path=nquads, format=ox.RdfFormat.N_QUADS)
+    for name, lines in content.items():
+        load_graph(store, name, lines)
+    load_graph(store, "metadata", metadata())
     store.optimize()
     store.flush()
+
+
+def load_graph(store: ox.Store, name: str, lines: SortedLines) -> None:
+    """Bulk-load the lines of a graph of the release into its named graph of `store`."""
+    graph = ox.NamedNode(str(GRAPHS[name]))
+    if isinstance(lines, LineFile):  # read by Oxigraph itself, not through Python's GIL
+        store.bulk_load(path=lines.path, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+    else:
+        store.bulk_load(lines.open(), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 
 
 def _manifest(
@@ -455,17 +496,19 @@ def _pname(iri: str) -> str | None:
     return f"{prefix}:{local}"
 
 
-# Turtle is written from the text of the lines, not from parsed terms (twice as fast): a
-# canonical N-Triples line is `subject predicate object .`, the subject and predicate without
-# spaces, and each term is written the one canonical way.
-Triple = tuple[str, str, str]
+# Turtle and JSON-LD are written from the text of the lines, not from parsed terms (twice as
+# fast): a canonical N-Triples line is `subject predicate object .`, the subject and predicate
+# without spaces, and each term is written the one canonical way.
+Triple = list[str]  # [subject, predicate, object] as written in a line
 _RDF_TYPE_TEXT = f"<{RDF.type}>"
 
 
-def _triples(lines: Iterable[bytes]) -> Iterator[Triple]:
-    for line in lines:
-        subject, predicate, rest = line.decode("utf-8").split(" ", 2)
-        yield subject, predicate, rest[:-3]
+def _by_subject(lines: Iterable[bytes]) -> Iterator[tuple[str, Iterator[Triple]]]:
+    """Each subject with its triples (adjacent once sorted), whose predicates come grouped.
+    Line by line: decoding and splitting blocks of lines instead was slower (the substrings
+    of a block with non-Latin text are built scanning for their widest character)."""
+    triples = (line[:-3].decode("utf-8").split(" ", 2) for line in lines)
+    return groupby(triples, key=itemgetter(0))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -484,56 +527,44 @@ def _ttl_term(term: str) -> str:
     return term  # blank nodes, language-tagged and plain literals: canonical form
 
 
-def _predicate_objects(triples: Iterable[Triple]) -> list[tuple[str, list[str]]]:
-    """One subject's (predicate, objects) in line order, but rdf:type first (as `a`)."""
-    types: list[str] = []
-    others: list[tuple[str, str]] = []
-    for _, p, o in triples:
-        if p == _RDF_TYPE_TEXT:
-            types.append(_ttl_term(o))
-        else:
-            others.append((p, o))
-    grouped = [
-        (_ttl_iri(p), [_ttl_term(po[1]) for po in group])
-        for p, group in groupby(others, key=itemgetter(0))
-    ]
-    return [("a", types), *grouped] if types else grouped
-
-
-def _subject_block(subject: str, triples: Iterable[Triple], indent: str) -> bytes:
+def _subject_block(subject: str, triples: Iterable[Triple], indent: str) -> str:
+    """One subject's predicates in line order, but rdf:type first (as `a`)."""
     parts = []
-    for predicate, objects in _predicate_objects(triples):
-        head = f"{predicate} {', '.join(objects)}"
-        if len(indent) + len(_INDENT) + len(head) > _LINE_WIDTH and len(objects) > 1:
-            head = f"{predicate} " + f",\n{indent}{_INDENT * 2}".join(objects)
-        parts.append(head)
+    for predicate, group in groupby(triples, key=itemgetter(1)):
+        objects = [_ttl_term(triple[2]) for triple in group]
+        verb = "a" if predicate == _RDF_TYPE_TEXT else _ttl_iri(predicate)
+        part = f"{verb} {', '.join(objects)}"
+        if len(indent) + len(_INDENT) + len(part) > _LINE_WIDTH and len(objects) > 1:
+            part = f"{verb} " + f",\n{indent}{_INDENT * 2}".join(objects)
+        if verb == "a":  # one group per predicate: lines are sorted
+            parts.insert(0, part)
+        else:
+            parts.append(part)
     body = f" ;\n{indent}{_INDENT}".join(parts)
-    return f"{indent}{_ttl_term(subject)} {body} .\n".encode()
+    return f"{indent}{_ttl_term(subject)} {body} .\n"
 
 
-def _turtle_body(lines: SortedLines, indent: str = "") -> Iterator[bytes]:
-    """Subjects in line order (lines sharing a subject are adjacent once sorted), a blank
-    line between two."""
-    for index, (subject, triples) in enumerate(groupby(_triples(lines), key=itemgetter(0))):
-        if index:
-            yield b"\n"
-        yield _subject_block(subject, triples, indent)
+def _turtle_body(lines: Iterable[bytes], indent: str = "") -> Iterator[bytes]:
+    """Subjects in line order, a blank line between two."""
+    for index, (subject, triples) in enumerate(_by_subject(lines)):
+        block = _subject_block(subject, triples, indent)
+        yield (f"\n{block}" if index else block).encode()
 
 
 def _prefix_header() -> bytes:
     return ("".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()) + "\n").encode()
 
 
-def _turtle(lines: SortedLines) -> Iterator[bytes]:
+def _turtle(lines: Iterable[bytes]) -> Iterator[bytes]:
     yield _prefix_header()
-    yield from _turtle_body(lines)
+    yield from joined(_turtle_body(lines), READ_BUFFER)
 
 
 def _trig(named: Mapping[str, SortedLines]) -> Iterator[bytes]:
     yield _prefix_header()
     for index, (name, lines) in enumerate(named.items()):
         yield (f"\n<{GRAPHS[name]}> {{\n" if index else f"<{GRAPHS[name]}> {{\n").encode()
-        yield from _turtle_body(lines, _INDENT)
+        yield from joined(_turtle_body(lines, _INDENT), READ_BUFFER)
         yield b"}\n"
 
 
@@ -541,7 +572,11 @@ def _trig(named: Mapping[str, SortedLines]) -> Iterator[bytes]:
 
 
 # JSON-LD is written from the text of the lines too, as Turtle is; a literal's lexical form
-# is its line text unless that holds an N-Triples escape, then the line is parsed.
+# is its line text unless that holds an N-Triples escape, then the line is parsed. Each node
+# is the text json.dumps(node, sort_keys=True, ensure_ascii=False, indent=1) would write at
+# its place in the document, written here directly: json's indenting encoder is pure Python,
+# and going through dicts cost twice as much as this.
+@lru_cache(maxsize=1 << 16)
 def _jsonld_iri(term: str) -> str:
     """An <IRI> or blank node of a line as a JSON-LD @id: a prefixed name where possible."""
     if term[0] == "<":
@@ -549,19 +584,37 @@ def _jsonld_iri(term: str) -> str:
     return term  # _:label, as written
 
 
-def _jsonld_value(subject: str, predicate: str, term: str) -> dict[str, str]:
+# A value in a node's list, as (sort key, JSON text). The sort key is the value object's
+# members sorted by name and flattened, which orders values as sorting their sorted items would.
+Value = tuple[tuple[str, ...], str]
+
+
+@lru_cache(maxsize=1 << 16)  # classes and linked things recur on many lines
+def _jsonld_reference(term: str) -> Value:
+    iri = _jsonld_iri(term)
+    return ("@id", iri), f'{{\n   "@id": {_json_string(iri)}\n  }}'
+
+
+def _jsonld_value(subject: str, predicate: str, term: str) -> Value:
     if term[0] != '"':
-        return {"@id": _jsonld_iri(term)}
+        return _jsonld_reference(term)
     end = term.rindex('"')  # the closing quote: no '"' in a language tag or datatype IRI
     suffix = term[end + 1 :]
     lexical = term[1:end]
     if "\\" in lexical:
         lexical = _literal_value(f"{subject} {predicate} {term} .\n")
+    value = _json_string(lexical)
     if not suffix:  # canonical N-Triples writes xsd:string literals without a datatype
-        return {"@value": lexical}
+        return ("@value", lexical), f'{{\n   "@value": {value}\n  }}'
     if suffix[0] == "@":
-        return {"@value": lexical, "@language": suffix[1:]}
-    return {"@value": lexical, "@type": _jsonld_iri(suffix[2:])}
+        tag = suffix[1:]
+        return ("@language", tag, lexical), _tagged_json("@language", tag, value)
+    datatype = _jsonld_iri(suffix[2:])
+    return ("@type", datatype, lexical), _tagged_json("@type", datatype, value)
+
+
+def _tagged_json(name: str, tag: str, value: str) -> str:
+    return f'{{\n   "{name}": {_json_string(tag)},\n   "@value": {value}\n  }}'
 
 
 def _literal_value(line: str) -> str:
@@ -569,26 +622,35 @@ def _literal_value(line: str) -> str:
     return quad.object.value
 
 
-def _jsonld_node(subject: str, triples: Iterable[Triple]) -> dict[str, Any]:
-    node: dict[str, Any] = {"@id": _jsonld_iri(subject)}
-    for _, p, o in triples:
-        if p == _RDF_TYPE_TEXT and o[0] == "<":
-            node.setdefault("@type", []).append(_jsonld_iri(o))
-        else:
-            node.setdefault(_jsonld_iri(p), []).append(_jsonld_value(subject, p, o))
-    return node
+def _jsonld_node(subject: str, triples: Iterable[Triple]) -> tuple[str, str]:
+    """One subject's node: its @id, and its JSON (every value list sorted, so the document
+    depends on content only)."""
+    node_id = _jsonld_iri(subject)
+    members = [("@id", f' "@id": {_json_string(node_id)}')]  # (name, text): sorted by name
+    for predicate, group in groupby(triples, key=itemgetter(1)):
+        objects = [triple[2] for triple in group]
+        if predicate == _RDF_TYPE_TEXT:
+            if classes := sorted([_jsonld_iri(o) for o in objects if o[0] == "<"]):
+                types = _json_list([_json_string(name) for name in classes])
+                members.append(("@type", f' "@type": {types}'))
+            if not (objects := [o for o in objects if o[0] != "<"]):
+                continue  # else literals, kept under the property as any other value
+        name, opening = _jsonld_property(predicate)
+        values = sorted([_jsonld_value(subject, predicate, o) for o in objects])
+        members.append((name, opening + _json_list([text for _, text in values])))
+    members.sort()  # no two members share a name
+    return node_id, "{\n" + ",\n".join([text for _, text in members]) + "\n}"
 
 
-def _canonical_node(node: dict[str, Any]) -> dict[str, Any]:
-    """Every value list sorted, so the document depends on content only."""
-    return {
-        k: sorted(v, key=_jsonld_sort_key) if isinstance(v, list) else v for k, v in node.items()
-    }
+@lru_cache(maxsize=1 << 12)
+def _jsonld_property(predicate: str) -> tuple[str, str]:
+    """A predicate of a line as a node's member: its name, and the text that opens it."""
+    name = _jsonld_iri(predicate)
+    return name, f" {_json_string(name)}: "
 
 
-def _jsonld_sort_key(value: str | dict[str, str]) -> tuple[tuple[str, str], ...]:
-    # Values are @type strings or flat {"@id"|"@value", "@language"|"@type": str} objects.
-    return (("", value),) if isinstance(value, str) else tuple(sorted(value.items()))
+def _json_list(items: list[str]) -> str:
+    return "[\n  " + ",\n  ".join(items) + "\n ]"
 
 
 def _jsonld(lines: SortedLines, workdir: Path) -> Iterator[bytes]:
@@ -596,8 +658,8 @@ def _jsonld(lines: SortedLines, workdir: Path) -> Iterator[bytes]:
     sorted by @id, written node by node. Nodes are sorted as lines "@id TAB node": a node's
     JSON holds no raw control character, so its newlines can travel as \\x01."""
     keyed = (
-        _jsonld_node_line(_canonical_node(_jsonld_node(subject, triples)))
-        for subject, triples in groupby(_triples(lines), key=itemgetter(0))
+        _jsonld_node_line(*_jsonld_node(subject, triples))
+        for subject, triples in _by_subject(lines)
     )
     head = _json_bytes({"@context": dict(PREFIXES)})[: -len(b"\n}\n")]
     yield head + b',\n "@graph": ['
@@ -608,35 +670,8 @@ def _jsonld(lines: SortedLines, workdir: Path) -> Iterator[bytes]:
     yield b"]\n}\n" if separator == b"\n  " else b"\n ]\n}\n"
 
 
-def _jsonld_node_line(node: dict[str, Any]) -> bytes:
-    text = _node_json(node)
-    return f"{node['@id']}\t{text.replace(chr(10), chr(1))}\n".encode()
+def _jsonld_node_line(node_id: str, text: str) -> bytes:
+    return f"{node_id}\t{text.replace(chr(10), chr(1))}\n".encode()
 
 
 _json_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses (C)
-
-
-def _node_json(node: Mapping[str, str | list[str | dict[str, str]]]) -> str:
-    """json.dumps(node, sort_keys=True, ensure_ascii=False, indent=1) for a JSON-LD node (its
-    values strings, or lists of strings and flat objects of strings), written here because
-    the json module's indenting encoder is pure Python: 3× slower at 10^6 triples."""
-    members = []
-    for key in sorted(node):
-        value = node[key]
-        if isinstance(value, str):
-            text = _json_string(value)
-        elif value:
-            items = (_json_string(v) if isinstance(v, str) else _flat_json(v) for v in value)
-            text = "[\n  " + ",\n  ".join(items) + "\n ]"
-        else:
-            text = "[]"
-        members.append(f" {_json_string(key)}: {text}")
-    return "{\n" + ",\n".join(members) + "\n}" if members else "{}"
-
-
-def _flat_json(value: Mapping[str, str]) -> str:
-    """A flat object inside a list of a node, as _node_json lays it out."""
-    if not value:
-        return "{}"
-    members = (f"   {_json_string(k)}: {_json_string(value[k])}" for k in sorted(value))
-    return "{\n" + ",\n".join(members) + "\n  }"

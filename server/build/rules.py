@@ -460,13 +460,18 @@ _LATN = ox.NamedNode(_SCRATCH + "kk-latn")
 
 def check_supported(store: ox.Store, asserted: Sequence[ox.NamedNode]) -> None:
     """Refuse input on which owlrl would derive what RULES cannot (see the module doc)."""
-    found = sorted(_unsupported_terms(store, asserted) | _internal_identity_links(store, asserted))
+    found = _unsupported_terms(store, asserted) | _internal_identity_links(store, asserted)
     if found:
-        raise UnsupportedVocabulary(
-            "the scalable reasoner does not implement the OWL 2 RL rules for: "
-            + ", ".join(found)
-            + "; build with the reference reasoner (reason.py) instead"
-        )
+        raise unsupported_refusal(found)
+
+
+def unsupported_refusal(found: Iterable[str]) -> UnsupportedVocabulary:
+    """The refusal of `check_supported`, naming what was found."""
+    return UnsupportedVocabulary(
+        "the scalable reasoner does not implement the OWL 2 RL rules for: "
+        + ", ".join(sorted(found))
+        + "; build with the reference reasoner (reason.py) instead"
+    )
 
 
 def check_no_literal_subjects(store: ox.Store, asserted: Sequence[ox.NamedNode]) -> None:
@@ -480,12 +485,17 @@ def check_no_literal_subjects(store: ox.Store, asserted: Sequence[ox.NamedNode])
         UNION {{ ?q owl:inverseOf ?p }}
         ?x ?p ?value . FILTER isLiteral(?value)
     }}"""
-    found = sorted(row["p"].value for row in store.query(SPARQL_PREFIXES + query))
+    found = {row["p"].value for row in store.query(SPARQL_PREFIXES + query)}
     if found:
-        raise UnsupportedVocabulary(
-            "literal values of symmetric or inverse properties (owlrl derives triples with a "
-            f"literal subject from them, which a store cannot hold): {', '.join(found)}"
-        )
+        raise literal_values_refusal(found)
+
+
+def literal_values_refusal(properties: Iterable[str]) -> UnsupportedVocabulary:
+    """The refusal of `check_no_literal_subjects`, naming the properties."""
+    return UnsupportedVocabulary(
+        "literal values of symmetric or inverse properties (owlrl derives triples with a "
+        f"literal subject from them, which a store cannot hold): {', '.join(sorted(properties))}"
+    )
 
 
 def _unsupported_terms(store: ox.Store, asserted: Sequence[ox.NamedNode]) -> set[str]:

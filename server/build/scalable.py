@@ -5,12 +5,13 @@ which stops at about 10^5 triples. Here:
 - parse: each RDF file is parsed once by pyoxigraph and written as N-Triples to a work file,
   which is then bulk-loaded into an on-disk Oxigraph store (the very store the release will
   serve) — no Python object per triple stays alive;
-- reason: rules.materialize, OWL RL as SPARQL updates inside the store;
+- reason: stream_rules.infer_lines, OWL RL in one pass over the parsed lines (rules.materialize
+  is its in-store twin), the result then bulk-loaded into the store for validation;
 - validate: shacl_sparql.validate_store, the shapes as SPARQL queries (the shapes graph itself
   is small and read with rdflib);
-- publish: publish.write_release, fed with sorted lines from files: the asserted graphs from
-  the parsed N-Triples as written (the store would give its normalized literals: "+07" → "7"),
-  the inferred graph dumped from the store; GNU sort orders them (lines.sort_file).
+- publish: publish.write_release, fed with sorted lines from files, which the reason step
+  sorted (GNU sort, lines.sort_file): the asserted graphs from the parsed N-Triples as written
+  (the store would give its normalized literals: "+07" → "7"), and the inferred graph.
 
 Input with blank nodes is refused (UnsupportedInput): publishing needs canonical blank node
 labels, computed over the whole dataset in memory (publish._canonicalize); the reference
@@ -34,21 +35,20 @@ from rdflib import Graph
 from ..config import Paths
 from ..release import STORE_DIR, UNION_GRAPHS
 from ..vocab import GRAPHS
-from .lines import SortedLines, restore_tag_case, sort_file
+from .lines import LineFile, SortedLines
 from .publish import Staged, load_store, staged_release, write_release
 from .rules import (
     DATA_GRAPH,
-    INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
     OX_FORMATS,
     UnsupportedVocabulary,
     count,
     drop_build_graphs,
-    materialize,
     written_as_quad,
 )
 from .shacl_sparql import validate_store
 from .sources import SourceError, content_hash, error_message, parse_files, rdf_files
+from .stream_rules import Inference, infer_lines, load_inferred
 from .validate import Validation
 
 METADATA_GRAPH = ox.NamedNode(str(GRAPHS["metadata"]))
@@ -93,6 +93,8 @@ class Workspace:
     store: ox.Store
     workdir: Path
     on_disk: bool  # then at the release's store path, to become the release's store
+    # The sorted lines of the union's graphs, from the reasoner (see sorted_graph).
+    sorted: dict[str, LineFile] = field(default_factory=dict)
 
     @classmethod
     def open(cls, found: Inputs, store_path: Path, workdir: Path) -> Workspace:
@@ -174,9 +176,21 @@ def check_in(workspace: Workspace, inputs: Inputs, timed: Timer) -> StoreChecked
     """parse → reason → validate inside the workspace's store."""
     seconds: dict[str, float] = {}
     shapes, asserted = timed(seconds, "parse", lambda: parse_into(workspace, inputs))
-    run = timed(seconds, "reason", lambda: materialize(workspace.store))
+    run = timed(seconds, "reason", lambda: reason(workspace))
     validation = timed(seconds, "validate", lambda: validate_store(workspace.store, shapes))
     return StoreChecked(inputs.version, asserted, run.inferred, validation, seconds)
+
+
+def reason(workspace: Workspace) -> Inference:
+    """The inferred graph from the parsed lines, kept for publishing and loaded into the store
+    for validation."""
+    parsed = {name: workspace.parsed(name) for name in ASSERTED}
+    inference = infer_lines(parsed, workspace.workdir)
+    load_inferred(workspace.store, inference.lines)
+    workspace.sorted = {**inference.asserted, "inferred": inference.lines}
+    for path in parsed.values():
+        path.unlink()  # sorted now: at 10^7 triples, gigabytes of disk
+    return inference
 
 
 def check(paths: Paths, timed: Timer) -> StoreChecked:
@@ -235,27 +249,24 @@ def publish(
     content = {name: sorted_graph(workspace, name) for name in UNION_GRAPHS}
     report = checked.validation.report
 
-    def finish_store(path: Path, nquads: Path, metadata: SortedLines) -> None:
-        """An on-disk build store becomes the release's: the metadata graph in, scratch out.
-        An in-memory one is left behind: the release's store is loaded from its N-Quads."""
+    def finish_store(
+        path: Path, content: Mapping[str, SortedLines], metadata: Callable[[], SortedLines]
+    ) -> None:
+        """An on-disk build store becomes the release's: scratch out, the metadata graph in.
+        An in-memory one is left behind: the release's store is loaded from the lines."""
         store = workspace.store
         if not workspace.on_disk:
-            load_store(path, nquads, metadata)
+            load_store(path, content, metadata)
             return
-        store.load(metadata.open(), format=ox.RdfFormat.N_TRIPLES, to_graph=METADATA_GRAPH)
-        drop_build_graphs(store)
+        drop_build_graphs(store)  # while the dumps are written, before the metadata is known
         store.optimize()
+        store.load(metadata().open(), format=ox.RdfFormat.N_TRIPLES, to_graph=METADATA_GRAPH)
         store.flush()
 
     write_release(staged.directory, content, report, checked.version, created, extras, finish_store)
 
 
 def sorted_graph(workspace: Workspace, name: str) -> SortedLines:
-    """The sorted, distinct N-Triples lines of one graph of the union, in a file."""
-    unsorted = workspace.workdir / f"{name}.unsorted"
-    if name in ASSERTED:
-        workspace.parsed(name).rename(unsorted)
-    else:
-        workspace.store.dump(unsorted, format=ox.RdfFormat.N_TRIPLES, from_graph=INFERRED_GRAPH)
-    restore_tag_case(unsorted)
-    return sort_file(unsorted, workspace.workdir / f"{name}.sorted", workspace.workdir)
+    """The sorted, distinct N-Triples lines of one graph of the union, in a file: as the
+    reasoner sorted them (the asserted graphs as parsed, language tags in their case)."""
+    return workspace.sorted[name]

@@ -599,7 +599,14 @@ def shacl_results(
     compiler = Compiler(shapes)
     results = []
     for shape in compiler.target_shapes():
-        for constraint in compiler.constraints(shape):
+        constraints = list(compiler.constraints(shape))
+        tested = [c.check for c in constraints if c.check.candidates is None]
+        kept = bool(tested) and not broken_by_some_focus_node(
+            store, compiler, shape, tested, asserted
+        )
+        for constraint in constraints:
+            if kept and constraint.check.candidates is None:
+                continue
             query = constraint_query(compiler, shape, constraint.check)
             found = [row["focus"] for row in store.query(query, default_graph=list(asserted))]
             results += [Result(focus, constraint) for focus in found]
@@ -609,6 +616,26 @@ def shacl_results(
                 nodes = f"{{ SELECT DISTINCT {node} WHERE {{ {targets} }} }}"
                 results += details(store, compiler, constraint, nodes, node, asserted)
     return results
+
+
+def broken_by_some_focus_node(
+    store: ox.Store,
+    compiler: Compiler,
+    shape: Node,
+    checks: Sequence[Check],
+    asserted: Sequence[ox.NamedNode],
+) -> bool:
+    """Whether some focus node of `shape` breaks one of `checks`, in one pass over the focus
+    nodes: on data that keeps them (the usual case) it replaces a pass per constraint (at 10^6
+    triples, 7.5 s → 4.9 s). Exact: `a || b` is true when one of them is, even if the other
+    is an error, and a constraint is broken exactly where its expression is true."""
+    focus = compiler.fresh("focus")
+    expressions = " || ".join(check.violation(focus) for check in checks)
+    query = (
+        f"{PREFIXES}ASK {{\n  {{ SELECT DISTINCT {focus} WHERE {{ "
+        f"{compiler.focus_pattern(shape, focus)} }} }}\n  FILTER ({expressions})\n}}"
+    )
+    return bool(store.query(query, default_graph=list(asserted)))
 
 
 def details(
@@ -686,10 +713,13 @@ def integrity_problems_in_store(
     not define, and IRIs of ours data/ points to that nothing describes."""
     defined = f"EXISTS {{ GRAPH <{ontology.value}> {{ ?node ?p1 ?o1 }} }}"
     described = f"EXISTS {{ GRAPH <{data.value}> {{ ?node ?p2 ?o2 }} }}"
+    # GROUP BY, not DISTINCT: the same set, made three times faster by Oxigraph over the 10^6
+    # rows of data/ (measured at 10^6 triples: 7 s → 2 s).
     query = f"""SELECT ?node WHERE {{
-        {{ SELECT DISTINCT ?node WHERE {{
+        {{ SELECT ?node WHERE {{
             {{ GRAPH <{data.value}> {{ ?s ?node ?o }} }}
-            UNION {{ GRAPH <{data.value}> {{ ?s ?p ?node }} FILTER isIRI(?node) }} }} }}
+            UNION {{ GRAPH <{data.value}> {{ ?s ?p ?node }} FILTER isIRI(?node) }} }}
+           GROUP BY ?node }}
         FILTER ((STRSTARTS(STR(?node), "{KZCN}") && !{defined})
                 || (STRSTARTS(STR(?node), "{ID}") && !{defined} && !{described}))
     }}"""
@@ -714,23 +744,33 @@ def vocabulary_problems_in_store(
     value of the wrong kind for an owl:Object/DatatypeProperty. On that subset of data/ the
     function finds exactly the problems it finds on all of it; the ontology is small."""
     to_rdflib = TermConverter()
-    first_use = f"""SELECT ?s ?p ?o WHERE {{
-        {{ SELECT ?p (MIN(STR(?s0)) AS ?least) WHERE {{ GRAPH <{data.value}> {{ ?s0 ?p ?o0 }} }}
-           GROUP BY ?p }}
-        GRAPH <{data.value}> {{ ?s ?p ?o }} FILTER (STR(?s) = ?least) }}"""
-    first_type = f"""SELECT ?s ?p ?o WHERE {{
-        {{ SELECT ?o (MIN(STR(?s0)) AS ?least) WHERE {{ GRAPH <{data.value}> {{ ?s0 a ?o }} }}
-           GROUP BY ?o }}
-        GRAPH <{data.value}> {{ ?s a ?o }} FILTER (STR(?s) = ?least) BIND (rdf:type AS ?p) }}"""
+    # The least subject per predicate and per class is found by grouping; its triples are then
+    # looked up directly (joining the groups back to data/ by STR(?s) took 2 s at 10^6).
+    in_data = f"GRAPH <{data.value}>"
+    least_user = (
+        f"SELECT ?p (MIN(STR(?s)) AS ?least) WHERE {{ {in_data} {{ ?s ?p ?o }} }} GROUP BY ?p"
+    )
+    least_instance = (
+        f"SELECT ?o (MIN(STR(?s)) AS ?least) WHERE {{ {in_data} {{ ?s a ?o }} }} GROUP BY ?o"
+    )
     wrong_kind = f"""SELECT ?s ?p ?o WHERE {{
         {{ GRAPH <{ontology.value}> {{ ?p a owl:ObjectProperty }}
            GRAPH <{data.value}> {{ ?s ?p ?o }} FILTER isLiteral(?o) }}
         UNION {{ GRAPH <{ontology.value}> {{ ?p a owl:DatatypeProperty }}
            GRAPH <{data.value}> {{ ?s ?p ?o }} FILTER (!isLiteral(?o)) }} }}"""
+    prefixes = {"rdf": str(RDF), "owl": str(OWL)}
+    type_ = ox.NamedNode(str(RDF.type))
+    patterns = [
+        (row["least"], row["p"], None) for row in store.query(least_user, prefixes=prefixes)
+    ] + [(row["least"], type_, row["o"]) for row in store.query(least_instance, prefixes=prefixes)]
     deciding = Graph()
-    for query in (first_use, first_type, wrong_kind):
-        for row in store.query(query, prefixes={"rdf": str(RDF), "owl": str(OWL)}):
-            deciding.add((to_rdflib(row["s"]), to_rdflib(row["p"]), to_rdflib(row["o"])))
+    for least, predicate, obj in patterns:
+        if least is None:  # only blank nodes use it: STR() has no value for them
+            continue
+        for quad in store.quads_for_pattern(ox.NamedNode(least.value), predicate, obj, data):
+            deciding.add(to_rdflib.triple(quad))
+    for row in store.query(wrong_kind, prefixes=prefixes):
+        deciding.add((to_rdflib(row["s"]), to_rdflib(row["p"]), to_rdflib(row["o"])))
     schema = Graph()
     for quad in store.quads_for_pattern(None, None, None, ontology):
         schema.add(to_rdflib.triple(quad))

@@ -1,17 +1,27 @@
 """The home page: what the dataset is (and is not), its key numbers, the partnership network
 and the table of agreements — what a newcomer reads to understand the dataset in a minute.
 
-Every number is counted by SPARQL through the cached query service, never written here, so the
-page stays true when the data changes. Names come from the data and the ontology in the
-reader's language, falling back along the language chain (a fallback is marked).
+Every number is counted from the data, never written here, so the page stays true when the
+data changes: by the build, once per release, into `home-figures.json`
+(server/build/home_figures.py: these queries over the whole graph take past 30 s at 10^6
+triples), as the rows of the SPARQL queries below, which a release without that file is asked.
+The page does not grow with the graph: the first AGREEMENT_LIMIT agreements (and their
+parties in the picture), DOMAIN_LIMIT domains and CLAIM_LIMIT claims, each list with a link to
+all of them. Names come from the data and the ontology in the reader's language, falling back
+along the language chain (a fallback is marked).
 """
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, current_app, render_template, url_for
 
+from ..build.home_figures import AGREEMENT_LIMIT
+from ..current_release import served
+from ..release import HOME_FIGURES
 from ..vocab import KZCN
 from . import languages
 from .describe import labels_of, select
@@ -275,6 +285,24 @@ languages.add_messages(
             "kk": "Келісімдер",
             "ru": "Соглашения",
             "zh-Hans": "协议一览",
+        },
+        "home-first-agreements": {
+            "en": "The first {shown} of {total} agreements, by paragraph.",
+            "kk": "{total} келісімнің абзац ретімен алғашқы {shown} келісімі.",
+            "ru": "Первые {shown} из {total} соглашений, по порядку абзацев.",
+            "zh-Hans": "按段落顺序列出 {total} 项协议中的前 {shown} 项。",
+        },
+        "home-all-agreements": {
+            "en": "All agreements",
+            "kk": "Барлық келісімдер",
+            "ru": "Все соглашения",
+            "zh-Hans": "全部协议",
+        },
+        "home-all-domains": {
+            "en": "All research domains",
+            "kk": "Барлық ғылыми салалар",
+            "ru": "Все научные области",
+            "zh-Hans": "全部研究领域",
         },
         "home-agreements-caption": {
             "en": "Every agreement the article reports, in the order of its paragraphs",
@@ -645,9 +673,14 @@ def class_page(iri: str) -> str:
     return href(iri)
 
 
+# How much of each list the page shows (AGREEMENT_LIMIT: as many as the build keeps).
+DOMAIN_LIMIT = 60
+CLAIM_LIMIT = 3
+
+
 @blueprint.get("/")
 def index() -> str:
-    rows = {name: select(query) for name, query in QUERIES.items()}
+    rows = bounded(figures())
     names = Names(languages.current())
     label_chain = current_app.config["KZCN_SETTINGS"].label_chain
     names.labels, _ = labels_of(set(named_iris(rows)), label_chain)
@@ -657,10 +690,14 @@ def index() -> str:
         (agreement(row, names, order) for row in rows["agreements"]),
         key=lambda a: (a.paragraph or 0, a.label.text.casefold()),
     )
+    agreements = agreements[:AGREEMENT_LIMIT]
+    drawn = {iri for a in agreements for iri in a.party_iris}
+    organizations = [org for org in organizations if org.iri in drawn]
     columns = sides(organizations, names)
+    counted = totals(rows["totals"], names)
     return render_template(
         "home/index.html",
-        totals=totals(rows["totals"], names),
+        totals=counted,
         by_country=by_country(rows["by_country"], names),
         by_type=kinds(rows["by_type"], names, other=f"{KZCN}Organization"),
         by_kind=kinds(rows["by_kind"], names),
@@ -669,11 +706,36 @@ def index() -> str:
         domains=domains(rows["domains"], names),
         claims=[claim(row) for row in rows["claims"]],
         agreements=agreements,
+        more_agreements=counted["Agreement"].count > len(agreements),
+        more_domains=counted["ResearchDomain"].count > len(rows["domains"]),
         article_url=rows["article"][0]["url"]["value"] if rows["article"] else None,
         network=network(organizations, agreements, columns),
         legend=legend(organizations, columns, names),
         library=NETWORK_LIBRARY if library_available() else None,
     )
+
+
+def figures() -> dict[str, list[dict]]:
+    """The rows of every query of the page: as the build counted them for this release, or
+    (a release without the file) as the store answers QUERIES."""
+    path = served().release.path / HOME_FIGURES
+    if path.is_file():
+        return counted_by_the_build(path)
+    return {name: select(query) for name, query in QUERIES.items()}
+
+
+def bounded(rows: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The lists cut to what the page shows (before their names are looked up): the domains
+    of most agreements, the first claims."""
+    by_count = sorted(
+        rows["domains"], key=lambda r: (-integer(r, "agreements"), r["domain"]["value"])
+    )
+    return rows | {"domains": by_count[:DOMAIN_LIMIT], "claims": rows["claims"][:CLAIM_LIMIT]}
+
+
+@lru_cache(maxsize=4)  # a release never changes; its path is its own
+def counted_by_the_build(path: Path) -> dict[str, list[dict]]:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def named_iris(rows: dict[str, list[dict]]) -> Iterable[str]:

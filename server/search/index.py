@@ -1,9 +1,10 @@
 """The label index and its ranking: every name of every thing, folded once, searched in memory.
 
-The graph is small (a few thousand triples, about a thousand labels), so a query is a linear
-scan over pre-folded labels — a millisecond or two — and there is nothing to keep in sync:
-an index belongs to one release, which never changes. Built from SPARQL JSON result rows
-(`from_bindings`), so it can be tested with hand-made rows and no Flask at all.
+An index belongs to one release, which never changes, so there is nothing to keep in sync.
+The build writes its tables into the release (`tables.py`, `server/build/search_index.py`):
+the server maps them, whatever the size of the graph (10^6 triples: ~580k labels), and a
+query reads only the labels that can match (see `Index`). It can also be built from SPARQL
+JSON result rows (`from_bindings`), so it can be tested with hand-made rows and no Flask.
 
 Ranking, best first (each label of a thing is tried; the thing keeps its best):
 
@@ -21,22 +22,18 @@ query covers more of wins, so shorter labels come first; then a label holding th
 exactly as typed; then the IRI decides.
 """
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from pathlib import Path
 
+from . import tables
+from .tables import ALT_LABEL, NAME_PROPERTIES, Tables, canonical_tag
 from .text import fold, typo_distance
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
-NAME_PROPERTIES = (
-    "http://www.w3.org/2004/02/skos/core#prefLabel",
-    "http://www.w3.org/2000/01/rdf-schema#label",
-    "https://schema.org/name",
-    ALT_LABEL,
-)
-COUNTRY = "https://w3id.org/kzcn/ontology#country"
+__all__ = ["ALT_LABEL", "NAME_PROPERTIES", "Entry", "Hit", "Index", "Label", "Query", "Tier"]
 
 
 class Tier(IntEnum):
@@ -66,23 +63,6 @@ MAX_QUERY_LENGTH = 300
 # Likewise for words: the longest name has 21. Words past this many are matched by the
 # whole-query tiers only (exact, prefix, contained).
 MAX_QUERY_WORDS = 30
-
-
-def canonical_tag(tag: str | None) -> str | None:
-    """BCP 47 case conventions (Oxigraph lower-cases tags): kk-latn → kk-Latn,
-    zh-hans → zh-Hans, en-gb → en-GB."""
-    if not tag:
-        return None
-    first, *rest = tag.split("-")
-    parts = [first.lower()]
-    for part in rest:
-        if len(part) == 4 and part.isalpha():
-            parts.append(part.title())
-        elif len(part) == 2 and part.isalpha():
-            parts.append(part.upper())
-        else:
-            parts.append(part.lower())
-    return "-".join(parts)
 
 
 @dataclass(frozen=True)
@@ -182,48 +162,67 @@ class Vocabulary:
 
 
 class Index:
-    def __init__(self, entries: Mapping[str, Entry], within: str = "") -> None:
-        """`entries` by IRI; only things whose IRI starts with `within` are found by
-        `search` — the others (classes, countries' names…) are there to be named."""
-        self.entries = dict(entries)
-        self.searchable = [
-            (entry, label)
-            for iri, entry in sorted(self.entries.items())
-            if iri.startswith(within)
-            for label in entry.labels
-            if label.key
-        ]
-        self.vocabulary = Vocabulary(word for _, label in self.searchable for word in label.words)
+    """Search over the tables of a release (`tables.py`). A query never scans every label:
+    the tiers are found in turn from the tables — EXACT, ACRONYM and PREFIX as a range of the
+    keys in order, WORDS from the labels holding a word the query's first word starts,
+    CONTAINED by a substring search of the keys, FUZZY from the words one typo away — and the
+    search stops once `limit` things rank above anything a later step could find. Every
+    label found is ranked by `match`, as before, so the answers do not depend on the steps."""
+
+    def __init__(self, data: Tables, within: str = "") -> None:
+        """Only things whose IRI starts with `within` are found by `search`; the others
+        (classes, countries…) are there to be named."""
+        self.data, self.within = data, within
+        words = data.words
+        self.word_ids = {words[i]: i for i in range(len(words))}
+        self.vocabulary = Vocabulary(self.word_ids)
+        self.entries = Entries(self)
 
     @classmethod
     def from_bindings(
         cls, rows: Iterable[Mapping[str, Mapping[str, str]]], within: str = ""
     ) -> "Index":
         """From SPARQL JSON bindings of ?s ?p ?o: label literals, rdf:type and kzcn:country."""
-        entries: dict[str, Entry] = {}
-        seen: set[tuple[str, str, str, str | None]] = set()
-        for row in rows:
-            subject, prop, value = row["s"]["value"], row["p"]["value"], row["o"]
-            lang = value.get("xml:lang")
-            fact = (subject, prop, value["value"], lang)
-            if fact in seen:  # the same triple in two named graphs
-                continue
-            seen.add(fact)
-            entry = entries.setdefault(subject, Entry(subject))
-            if prop == RDF_TYPE:
-                entry.types.append(value["value"])
-            elif prop == COUNTRY:
-                entry.countries.append(value["value"])
-            elif value.get("type") == "literal" and prop in NAME_PROPERTIES:
-                entry.labels.append(Label.of(value["value"], lang, prop))
-        order_types(entries.values())
-        return cls(entries, within)
+        facts = (
+            (
+                row["s"]["value"],
+                row["p"]["value"],
+                row["o"]["value"],
+                row["o"].get("xml:lang"),
+                row["o"].get("type") in ("literal", "typed-literal"),
+            )
+            for row in rows
+            if row["s"].get("type", "uri") == "uri"
+        )
+        return cls(tables.build(facts), within)
+
+    @classmethod
+    def load(cls, path: Path, within: str = "") -> "Index":
+        """From a search index file of a release (written by the build)."""
+        return cls(tables.load(path), within)
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.data)
 
-    def get(self, iri: str) -> Entry | None:
-        return self.entries.get(iri)
+    def get(self, iri: str) -> "Entry | None":
+        found = self.data.iris.find(iri)
+        return None if found is None else self.entry(found)
+
+    def entry(self, i: int) -> Entry:
+        data = self.data
+        labels = range(data.label_start[i], data.label_start[i + 1])
+        return Entry(
+            data.iris[i],
+            [self.label(k) for k in labels],
+            [data.iris[t] for t in data.types[i]],
+            [data.iris[c] for c in data.countries[i]],
+        )
+
+    def label(self, k: int) -> Label:
+        data = self.data
+        key = data.keys[k]
+        prop = NAME_PROPERTIES[data.prop[k]]
+        return Label(data.texts[k], data.langs[data.lang[k]], prop, key, tuple(key.split()))
 
     def search(self, text: str, limit: int = 20, types: Iterable[str] | None = None) -> list[Hit]:
         """The best `limit` things for `text`, each once; with `types`, only things of at
@@ -232,29 +231,103 @@ class Index:
         query = Query.parse(text, self.vocabulary)
         if not query.key or limit < 1:
             return []
-        wanted = set(types) if types else None
-        best: dict[str, Hit] = {}
-        for entry, label in self.searchable:
-            if wanted is not None and wanted.isdisjoint(entry.types):
-                continue
-            hit = match(query, entry, label)
-            if hit is None:
-                continue
-            known = best.get(entry.iri)
-            if known is None or hit.rank_key() < known.rank_key():
-                best[entry.iri] = hit
-        return sorted(best.values(), key=Hit.rank_key)[:limit]
+        wanted = None if types is None else self.type_ids(types)
+        best: dict[int, tuple[tuple, Hit]] = {}  # entry id → (rank, hit)
+        seen: set[int] = set()
+        for candidates, ceiling in self.steps(query):
+            for k in candidates:
+                if k not in seen:
+                    seen.add(k)
+                    self.consider(query, k, wanted, best)
+            if sum(1 for _, hit in best.values() if hit.tier > ceiling) >= limit:
+                break
+        ranked = sorted(best.values(), key=lambda found: found[0])[:limit]
+        return [self.completed(hit) for _, hit in ranked]
+
+    def type_ids(self, types: Iterable[str]) -> set[int]:
+        found = (self.data.iris.find(t) for t in types)
+        return {i for i in found if i is not None}
+
+    def steps(self, query: Query) -> Iterator[tuple[Iterable[int], int]]:
+        """Candidate labels, step by step, each with the best tier a label not found yet
+        can still reach (0: none left)."""
+        yield self.starting_with(query.key), Tier.WORDS
+        first = self.rarest_word(query)
+        exact = [w for w, typos in query.starts.get(first, {}).items() if typos == 0]
+        yield self.holding(exact if first else []), Tier.CONTAINED
+        yield self.data.keys.containing(query.key), Tier.FUZZY
+        yield self.holding(list(query.starts.get(first, {})) if first else []), 0
+
+    def starting_with(self, key: str) -> Iterable[int]:
+        """Labels whose key starts with `key`: a range of `by_key`."""
+        keys, by_key = self.data.keys, self.data.by_key
+        prefix = key.encode("utf-8")
+        start = bisect_left(by_key, prefix, key=keys.raw)
+        end = bisect_left(by_key, prefix + b"\xff", lo=start, key=keys.raw)  # no UTF-8 has ff
+        return by_key[start:end]
+
+    def rarest_word(self, query: Query) -> str | None:
+        """The query word whose candidate words are held by the fewest labels: every label
+        of the WORDS and FUZZY tiers holds one of them. None when there can be no such
+        label (a word past MAX_QUERY_WORDS must match, and never does)."""
+        if len(query.words) > MAX_QUERY_WORDS:
+            return None
+        postings = self.data.postings
+
+        def held(word: str) -> int:
+            ids = (self.word_ids[w] for w in query.starts[word])
+            return sum(len(postings[i]) for i in ids)
+
+        return min(query.words, key=held)
+
+    def holding(self, words: list[str]) -> Iterator[int]:
+        for word in words:
+            yield from self.data.postings[self.word_ids[word]]
+
+    def consider(
+        self, query: Query, k: int, wanted: set[int] | None, best: dict[int, tuple[tuple, Hit]]
+    ) -> None:
+        """Rank label `k` and keep it if it is its thing's best so far (on a tie, the
+        thing's earlier label)."""
+        data = self.data
+        i = data.entry[k]
+        if wanted is not None and wanted.isdisjoint(data.types[i]):
+            return
+        iri = data.iris[i]
+        if not iri.startswith(self.within):
+            return
+        hit = match(query, Entry(iri), self.label(k))
+        if hit is None:
+            return
+        rank = (*hit.rank_key(), k)
+        if i not in best or rank < best[i][0]:
+            best[i] = (rank, hit)
+
+    def completed(self, hit: Hit) -> Hit:
+        """A hit with its thing's names, types and countries (found without them)."""
+        entry = self.get(hit.entry.iri)
+        assert entry is not None
+        return Hit(entry, hit.label, hit.tier, hit.score, hit.as_typed)
 
 
-def order_types(entries: Iterable[Entry]) -> None:
-    """Most specific type first. A subclass never has more instances than its superclass, so
-    fewer instances means narrower (HigherEducationInstitution before Organization) without
-    reading the class hierarchy; ties go by IRI."""
-    entries = list(entries)
-    instances = Counter(t for entry in entries for t in set(entry.types))
-    for entry in entries:
-        entry.types = sorted(set(entry.types), key=lambda t: (instances[t], t))
-        entry.countries = sorted(set(entry.countries))
+class Entries(Mapping[str, Entry]):
+    """Every thing of an index by IRI, made on demand."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def __getitem__(self, iri: str) -> Entry:
+        entry = self.index.get(iri)
+        if entry is None:
+            raise KeyError(iri)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        iris = self.index.data.iris
+        return (iris[i] for i in range(len(iris)))
+
+    def __len__(self) -> int:
+        return len(self.index.data)
 
 
 def match(query: Query, entry: Entry, label: Label) -> Hit | None:

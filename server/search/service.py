@@ -2,16 +2,17 @@
 first time anyone searches, and results dressed for readers (names in their language, local
 links). The views, the reconciliation API and the not-found page all come through here."""
 
-import json
 import logging
 import threading
 from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from ..formats import RESULT_FORMATS
+from ..build import search_index  # a module, not a name: the build imports tables from here
+from ..current_release import EXTENSION as RELEASE_EXTENSION
 from ..pages import languages
 from ..pages.links import href, prefixed
+from ..release import SEARCH_INDEX, UNION_NTRIPLES_GZ, Release
 from ..store import StoreError
 from ..vocab import ID, KZCN, PREFIXES
 from .index import ALT_LABEL, Entry, Hit, Index, Label, Tier
@@ -19,49 +20,34 @@ from .index import ALT_LABEL, Entry, Hit, Index, Label, Tier
 log = logging.getLogger(__name__)
 
 EXTENSION = "kzcn_search"
-# One lock for building: two first searches at once must not both run the index query.
+# One lock for loading: two first searches at once must not both read the index.
 BUILD_LOCK = threading.Lock()
-
-# Every IRI subject's names, types and country. The default graph is the union of the named
-# graphs, so inferred types (a university is an organization) and the generated kk-Latn
-# labels are included.
-INDEX_QUERY = """
-PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX schema: <https://schema.org/>
-PREFIX kzcn: <https://w3id.org/kzcn/ontology#>
-# One VALUES per branch: Virtuoso 7.2 refuses a FILTER with a BIND in UNION branches (SP031).
-SELECT DISTINCT ?s ?p ?o WHERE {
-  {
-    VALUES ?p { rdfs:label skos:prefLabel skos:altLabel schema:name }
-    ?s ?p ?o . FILTER (isLiteral(?o))
-  }
-  UNION { VALUES ?p { rdf:type kzcn:country } ?s ?p ?o . FILTER (isIRI(?o)) }
-  FILTER (isIRI(?s))
-}
-"""
 
 
 def get_index(app: Flask | None = None) -> Index:
-    """The index of the request's release, built on first use (double-checked, so the lock
+    """The index of the request's release, loaded on first use (double-checked, so the lock
     is only taken until the index exists), again after a release switch (it is kept with its
-    dataset version). A failed build is not cached: the next search retries."""
+    dataset version). A failed load is not cached: the next search retries."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    version = app.extensions["kzcn_queries"].version
+    release = app.extensions[RELEASE_EXTENSION].pinned().release
     built = app.extensions.get(EXTENSION)  # (dataset version, index)
-    if built is None or built[0] != version:
+    if built is None or built[0] != release.version:
         with BUILD_LOCK:
             built = app.extensions.get(EXTENSION)
-            if built is None or built[0] != version:
-                built = app.extensions[EXTENSION] = (version, build_index(app))
+            if built is None or built[0] != release.version:
+                built = app.extensions[EXTENSION] = (release.version, load_index(release))
     return built[1]
 
 
-def build_index(app: Flask) -> Index:
-    service = app.extensions["kzcn_queries"]
-    body = service.run(service.job(INDEX_QUERY, RESULT_FORMATS[0]))
-    return Index.from_bindings(json.loads(body)["results"]["bindings"], within=str(ID))
+def load_index(release: Release) -> Index:
+    """The index file the build wrote into the release, mapped, whichever store serves the
+    queries (the release directory is there either way). A release published before there
+    was such a file gets its index made from its N-Triples dump instead, in memory."""
+    path = release.path / SEARCH_INDEX
+    if path.is_file():
+        return Index.load(path, within=str(ID))
+    log.warning("%s has no %s: indexing %s", release.path, SEARCH_INDEX, UNION_NTRIPLES_GZ)
+    return Index(search_index.from_dump(release.path / UNION_NTRIPLES_GZ), within=str(ID))
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,28 @@ def fold(text: str) -> str:
     return " ".join(WORD.findall(without_marks(text.translate(LETTERS))))
 
 
+def fold_all(texts: list[str]) -> list[str]:
+    """`fold` of many texts (an index of a million labels) in a few passes over all of them
+    at once: every step of `fold` maps letter by letter, and its words are the runs of word
+    letters, so folding the texts joined by a line break (a separator that stays one: texts
+    holding one have it read as the space it folds to anyway) gives the folded texts joined
+    the same way (tested against `fold`)."""
+    if not texts:
+        return []
+    joined = "\n".join(texts) if not any("\n" in t for t in texts) else _one_line(texts)
+    lines = without_marks(APOSTROPHES.sub("", joined).casefold()).split("\n")
+    # The letter table only changes letters beyond ASCII: ASCII lines skip it.
+    return [" ".join(WORD.findall(line if line.isascii() else _letters(line))) for line in lines]
+
+
+def _letters(text: str) -> str:
+    return without_marks(text.translate(LETTERS))
+
+
+def _one_line(texts: list[str]) -> str:
+    return "\n".join(t.replace("\n", " ") for t in texts)
+
+
 def without_marks(text: str) -> str:
     if text.isascii():
         return text
