@@ -52,6 +52,10 @@ STORE_DIR = "store"  # the pyoxigraph store: a directory, not a downloadable fil
 # and the home page's figures (server/build/home_figures.py), both made by the build.
 SEARCH_INDEX = "search-index.bin"
 HOME_FIGURES = "home-figures.json"
+SERVER_FILES: dict[str, str] = {  # name → media type
+    SEARCH_INDEX: "application/octet-stream",
+    HOME_FIGURES: "application/json",
+}
 CURRENT_LINK = "current"  # build_dir/current -> releases/<version>-<n>
 
 # The single list of release files: the publisher writes exactly these and the server lists

@@ -1,6 +1,7 @@
 """Search and reconciliation: a name typed in any script, case, spelling or acronym finds the
 right thing first, and the W3C Reconciliation Service API behaves as OpenRefine expects."""
 
+import gzip
 import json
 import re
 import threading
@@ -11,7 +12,9 @@ from urllib.parse import quote
 import pytest
 from flask import render_template
 
+from server.build.search_index import from_dump, search_index
 from server.kazakh import kk_latin
+from server.release import SEARCH_INDEX, UNION_NTRIPLES_GZ
 from server.search import get_index, service, suggest, tables
 from server.search.index import (
     ALT_LABEL,
@@ -697,6 +700,19 @@ def test_the_index_file_reads_back_the_same(index, tmp_path):
         assert [(h.entry, h.label, h.score) for h in mapped.search(query, 20)] == [
             (h.entry, h.label, h.score) for h in index.search(query, 20)
         ]
+
+
+def test_the_release_index_is_its_dump_indexed(index, release):
+    """A release's index file (or, for a release without one, its N-Triples dump indexed
+    when the server starts) is the same index."""
+    with gzip.open(release.path / UNION_NTRIPLES_GZ) as lines:
+        written = search_index(lines)
+    path = release.path / SEARCH_INDEX
+    if path.is_file():
+        assert path.read_bytes() == written
+    indexed = Index(from_dump(release.path / UNION_NTRIPLES_GZ), within=str(ID))
+    assert tables.encode(indexed.data) == written
+    assert list(indexed.entries.items()) == list(index.entries.items())
 
 
 def test_fold_all_is_fold(index):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from rdflib import Literal
 
 from server.build import scalable, stream_rules
 from server.build.lines import restore_tag_case, sort_file
@@ -21,6 +22,7 @@ from server.build.rules import (
 from server.build.sources import rdf_files
 from server.build.stream_rules import Inference, infer_lines
 from server.config import PACKAGE_ROOT, Paths, paths_from_env
+from server.kazakh import kk_latin
 
 from .test_scalable import SCHEMA_FRAGMENT, generate_project
 
@@ -294,3 +296,21 @@ def test_parts_cut_files_after_a_newline(tmp_path: Path) -> None:
         assert sorted(
             line for piece in pieces for line in piece.splitlines(keepends=True)
         ) == sorted(line.encode() for line in lines)
+
+
+def test_labels_are_transliterated_as_kk_latin_does(checked) -> None:
+    """latin_text caches kk_latin per space-separated token: the same text, every time."""
+    texts = {str(label) for _, _, label in checked.sources.data if isinstance(label, Literal)}
+    texts |= {"ЯНА  ЖОЛ", " Қала\tАлматы\nжаңа ", "", " ", "Ә-Б С", "ӘЛ-ФАРАБИ атындағы 2025ж."}
+    assert len(texts) > 300
+    for text in sorted(texts):
+        assert stream_rules.latin_text(text) == kk_latin(text), text
+
+
+def test_a_failing_process_fails_the_reasoning(tmp_path: Path) -> None:
+    """What goes wrong in a process of read_parts is raised here, with its traceback."""
+    schema = stream_rules.Schema.closed([])
+    missing = stream_rules.Part(1, (("data", tmp_path / "missing.nt", 0, 10),))
+    with pytest.raises(RuntimeError, match=r"reasoning process failed(?s:.)*FileNotFoundError"):
+        stream_rules._finished(*stream_rules._start(schema, missing, tmp_path))
+    assert not list(tmp_path.glob("reason-part-*"))

@@ -8,9 +8,10 @@ schema triples (prp-spo1, prp-inv1/2, prp-symp, prp-dom, prp-rng, cax-sco). So:
 2. per predicate (per class for rdf:type), what one statement entails under the one-premise
    rules is compiled once from the closed schema, its subject and object left as slots
    (`Compiler`);
-3. every asserted line is read once: its conclusions are written to a file, the kzcn:party
-   statements among them (and among the asserted ones) to a side file, which GNU sort groups
-   by agreement for the partner rule, whose conclusions are closed the same way;
+3. every asserted line is read once (big input in parts, one process per core: `read_parts`):
+   its conclusions are written to a file, the kzcn:party statements among them (and among the
+   asserted ones) to a side file, which GNU sort groups by agreement for the partner rule,
+   whose conclusions are closed the same way;
 4. GNU sort removes repeats, and a merge with the sorted asserted lines (comm) removes what was
    asserted. The publishing filter of rules.publish_derived applies to what the rules derived,
    not to the kk-Latn label twins (as in rules.add_latin_labels).
@@ -31,6 +32,7 @@ through a subproperty stays here as written, as owlrl (reason.py) keeps it.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import pickle
@@ -100,6 +102,7 @@ SCHEMA_TYPES = frozenset({iri(OWL.Class), SYMMETRIC})
 TRIVIA = frozenset(map(iri, REFLEXIVE_TRIVIA))
 TRIVIAL = frozenset(map(iri, TRIVIAL_TYPES))
 LABELS = frozenset(map(iri, LABEL_PREDICATES))
+TWIN_TAG = b"@" + bcp47_case(TARGET_LANG).encode()  # "@kk-Latn", as lines.with_tag_case writes it
 XSD_PREFIX = b"<http://www.w3.org/2001/XMLSchema#"
 REFUSED_TYPES = frozenset(map(iri, UNSUPPORTED_TYPES)) | {iri(PLAIN_LITERAL)}
 REFUSED_PREDICATES = frozenset(map(iri, UNSUPPORTED_PREDICATES))
@@ -217,8 +220,11 @@ class Entry:
     entails, its subject and object left as slots."""
 
     # Derived triples the publishing filter may keep, after their subject: the statement's
-    # subject, its object, or a constant (kept only if ours).
+    # subject, its object, or a constant (kept only if ours). Those that depend on no other
+    # term (types, mostly) are apart: they are the same for every statement of that node.
+    subject_alone: tuple[Piece, ...]
     from_subject: tuple[Piece, ...]
+    object_alone: tuple[Piece, ...]
     from_object: tuple[Piece, ...]
     from_constant: tuple[tuple[Term, Piece], ...]
     parties: tuple[tuple[Slot | Term, Slot | Term], ...]  # kzcn:party: (agreement, party)
@@ -268,8 +274,10 @@ class Compiler:
             if literal and o == OBJECT and (p in symmetric or p in inverses)
         )
         return Entry(
-            from_subject=tuple(_piece(p) for p in derived if p[0] == SUBJECT),
-            from_object=tuple(_piece(p) for p in derived if p[0] == OBJECT),
+            subject_alone=_alone(derived, SUBJECT, True),
+            from_subject=_alone(derived, SUBJECT, False),
+            object_alone=_alone(derived, OBJECT, True),
+            from_object=_alone(derived, OBJECT, False),
             from_constant=from_constant,
             parties=parties,
             schema=schema,
@@ -326,6 +334,12 @@ def _kept(pattern: Pattern) -> bool:
 
 
 Piece = tuple[bytes, Slot | None, Slot | Term | None]
+
+
+def _alone(patterns: Iterable[Pattern], slot: Slot, alone: bool) -> tuple[Piece, ...]:
+    """The pieces of the patterns whose subject is `slot` that depend on it alone, or not."""
+    pieces = (_piece(p) for p in patterns if p[0] == slot)
+    return tuple(p for p in pieces if (p[1] is None and p[2] is None) == alone)
 
 
 def _piece(pattern: Pattern) -> Piece:
@@ -399,7 +413,7 @@ class PartRead:
 
 
 def read_part(schema: Schema, part: Part, workdir: Path) -> PartRead:
-    """Pass.read in a process of its own (a top-level function, for the process pool)."""
+    """Pass.read, here or in a process of read_parts."""
     return Pass(schema, workdir, part.index).read(part, workdir)
 
 
@@ -412,6 +426,7 @@ class Pass:
         self.parties_path = workdir / f"reason-parties-{index}.unsorted"
         self.out: list[bytes] = []  # lines to write, flushed per block
         self.recent: set[bytes] = set()
+        self.written: set[tuple[Term, int]] = set()  # see write_once
         self.pending: set[Triple] = set()  # schema triples the schema lacks
         self.refused: set[str] = set()  # as rules.check_supported names them
         self.literal_refusals: set[Term] = set()
@@ -480,20 +495,27 @@ class Pass:
         if predicate == SAME_AS and obj.startswith(OURS):
             self.refused.add(f"owl:sameAs between our own IRIs ({_text(subject)} {_text(obj)})")
 
-    def derived(self, subject: Term, predicate: Term, obj: Term) -> None:
-        """A triple derived by other rules than the compiled ones: it and its conclusions."""
+    def derived(self, subject: Term, predicate: Term, obj: Term) -> Entry | None:
+        """A triple derived by other rules than the compiled ones: it and its conclusions;
+        the entry of its predicate."""
         if is_literal(subject):  # owlrl's generalized RDF; the store cannot hold it
-            return
+            return None
         entry = self.compiler.entry(subject, predicate, obj)
         if _kept((subject, predicate, obj)):
             self.keep(subject + b" " + predicate + b" " + obj + END)
         self.conclude(entry, subject, obj)
+        return entry
 
     def conclude(self, entry: Entry, subject: Term, obj: Term) -> None:
         terms = (subject, obj)
-        if entry.from_subject and subject.startswith(OURS):
-            self.write(subject, entry.from_subject, terms)
-        if entry.from_object and obj.startswith(OURS):
+        if subject.startswith(OURS):
+            if entry.subject_alone:
+                self.write_once(subject, entry.subject_alone)
+            if entry.from_subject:
+                self.write(subject, entry.from_subject, terms)
+        if (entry.object_alone or entry.from_object) and obj.startswith(OURS):
+            if entry.object_alone:
+                self.write_once(obj, entry.object_alone)
             self.write(obj, entry.from_object, terms)
         if entry.rare:
             self.conclude_rarely(entry, terms)
@@ -509,6 +531,15 @@ class Pass:
             if triple not in self.schema.triples and not is_literal(triple[0]):
                 self.pending.add(triple)
         self.literal_refusals |= entry.literal_refusals
+
+    def write_once(self, node: Term, pieces: tuple[Piece, ...]) -> None:
+        """Pieces that depend on `node` alone: written once per node while remembered."""
+        key = (node, id(pieces))  # entries, and so their pieces, live as long as the pass
+        if key not in self.written:
+            if len(self.written) >= RECENT_LINES:
+                self.written.clear()
+            self.written.add(key)
+            self.write(node, pieces, (node, node))
 
     def write(self, subject: Term, pieces: Iterable[Piece], terms: tuple[Term, Term]) -> None:
         recent, out = self.recent, self.out
@@ -566,13 +597,12 @@ class Pass:
         grouped.path.unlink()
 
     def partner(self, a: Term, b: Term) -> None:
-        entry = self.compiler.entry(a, PARTNER, b)
-        if entry.parties:
+        entry = self.derived(a, PARTNER, b)
+        if entry and entry.parties:
             raise UnsupportedVocabulary(
                 "kzcn:partner statements entail kzcn:party statements, so the partner rule "
                 "feeds itself; build with the reference reasoner (reason.py) instead"
             )
-        self.derived(a, PARTNER, b)
 
 
 def _term(term: Slot | Term, terms: tuple[Term, Term]) -> Term:
@@ -592,10 +622,22 @@ def _latin_twin(subject: Term, predicate: Term, obj: Term, quote: int) -> bytes:
         text = next(ox.parse(line, format=ox.RdfFormat.N_TRIPLES)).object.value
     else:
         text = raw.decode()
-    latin = kk_latin(text)
+    latin = latin_text(text)
     if latin == text:
         return b""
-    return str(ox.Literal(latin)).encode() + b"@" + bcp47_case(TARGET_LANG).encode()
+    return str(ox.Literal(latin)).encode() + TWIN_TAG
+
+
+def latin_text(text: str) -> str:
+    """kazakh.kk_latin, a space-separated token at a time: it transliterates each word on its
+    own and no word holds a space, so this is the same text; and names share most tokens
+    ("университеті"), which are transliterated once (4× faster on generated labels)."""
+    return " ".join(map(_latin_token, text.split(" ")))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _latin_token(token: str) -> str:
+    return kk_latin(token)
 
 
 # Input beyond this size is read by several processes (one per core, at most MAX_PARTS): the
@@ -658,7 +700,12 @@ def read_parts(
             out.truncate(path.stat().st_size)
     first, *others = parts(parsed, 1 + workers)
     started = [_start(schema, part, workdir) for part in others]
-    return [read_part(schema, first, workdir), *(_finished(*run) for run in started)]
+    try:
+        return [read_part(schema, first, workdir), *(_finished(*run) for run in started)]
+    finally:
+        for process, _ in started:  # all stopped, whatever failed
+            process.kill()
+            process.wait()
 
 
 def _start(schema: Schema, part: Part, workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
@@ -668,15 +715,18 @@ def _start(schema: Schema, part: Part, workdir: Path) -> tuple[subprocess.Popen[
     job = workdir / f"reason-part-{part.index}.pickle"
     job.write_bytes(pickle.dumps((schema, part, workdir)))
     command = [sys.executable, "-m", __name__, str(job)]
-    return subprocess.Popen(command, stderr=subprocess.PIPE), job
+    with job.with_suffix(".log").open("wb") as log:  # a file: a pipe could fill and block
+        return subprocess.Popen(command, stderr=log), job
 
 
 def _finished(process: subprocess.Popen[bytes], job: Path) -> PartRead:
-    _, error = process.communicate()
+    process.wait()
+    log, result = job.with_suffix(".log"), job.with_suffix(".result")
+    error = log.read_text(errors="replace")
     job.unlink()
-    result = job.with_suffix(".result")
+    log.unlink()
     if process.returncode != 0:
-        raise RuntimeError(f"a reasoning process failed:\n{error.decode(errors='replace')}")
+        raise RuntimeError(f"a reasoning process failed:\n{error}")
     read = pickle.loads(result.read_bytes())
     result.unlink()
     return read

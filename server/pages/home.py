@@ -115,10 +115,10 @@ languages.add_messages(
             "zh-Hans": "关键数字",
         },
         "home-numbers-note": {
-            "en": "Counted by SPARQL over the current release each time the page is built.",
-            "kk": "Әр сан ағымдағы шығарылым бойынша SPARQL сұрауымен есептеледі.",
-            "ru": "Каждое число подсчитано SPARQL-запросом по текущему выпуску.",
-            "zh-Hans": "每个数字都由 SPARQL 在当前版本上实时统计。",
+            "en": "Counted from the data of the current release.",
+            "kk": "Әр сан ағымдағы шығарылым деректерінен есептелген.",
+            "ru": "Каждое число подсчитано по данным текущего выпуска.",
+            "zh-Hans": "每个数字均根据当前版本的数据统计。",
         },
         "home-organizations": {
             "en": "Organizations",

@@ -1,8 +1,9 @@
 """Search across every label in every language and script, and the W3C Entity Reconciliation
 Service API over the same index.
 
-`index` and `text` are plain Python (folding, typo distance, ranking); `service` builds one
-index per application from the store and names results in the reader's language; `views` and
+`index`, `tables` and `text` are plain Python (the index's tables, folding, typo distance,
+ranking); `service` loads the index of the release being served (the build writes it:
+server/build/search_index.py) and names results in the reader's language; `views` and
 `reconcile` are the HTTP faces. `suggest(query, limit)` is for other pages (not found)."""
 
 from .service import Result, get_index, search, suggest

@@ -22,6 +22,7 @@ query covers more of wins, so shorter labels come first; then a label holding th
 exactly as typed; then the IRI decides.
 """
 
+import math
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -234,12 +235,20 @@ class Index:
         wanted = None if types is None else self.type_ids(types)
         best: dict[int, tuple[tuple, Hit]] = {}  # entry id → (rank, hit)
         seen: set[int] = set()
-        for candidates, ceiling in self.steps(query):
-            for k in candidates:
-                if k not in seen:
-                    seen.add(k)
-                    self.consider(query, k, wanted, best)
-            if sum(1 for _, hit in best.values() if hit.tier > ceiling) >= limit:
+        for candidates, tier, ceiling in self.steps(query):
+            fresh = [k for k in dict.fromkeys(candidates) if k not in seen]
+            seen.update(fresh)
+            # Shorter keys first: a label's score only falls as its key grows, so once
+            # `limit` things beat the best a longer key could score, the step is done.
+            fresh.sort(key=self.data.key_chars.__getitem__)
+            length = 0
+            for k in fresh:
+                if self.data.key_chars[k] != length:
+                    length = self.data.key_chars[k]
+                    if enough(best, limit, *best_possible(tier, len(query.key), length)):
+                        break
+                self.consider(query, k, wanted, best)
+            if enough(best, limit, ceiling, math.inf):
                 break
         ranked = sorted(best.values(), key=lambda found: found[0])[:limit]
         return [self.completed(hit) for _, hit in ranked]
@@ -248,15 +257,15 @@ class Index:
         found = (self.data.iris.find(t) for t in types)
         return {i for i in found if i is not None}
 
-    def steps(self, query: Query) -> Iterator[tuple[Iterable[int], int]]:
-        """Candidate labels, step by step, each with the best tier a label not found yet
-        can still reach (0: none left)."""
-        yield self.starting_with(query.key), Tier.WORDS
+    def steps(self, query: Query) -> Iterator[tuple[Iterable[int], Tier, int]]:
+        """Candidate labels, step by step, each with the best tier one of them can reach and
+        the best tier a label not found yet can still reach (0: none left)."""
+        yield self.starting_with(query.key), Tier.EXACT, Tier.WORDS
         first = self.rarest_word(query)
         exact = [w for w, typos in query.starts.get(first, {}).items() if typos == 0]
-        yield self.holding(exact if first else []), Tier.CONTAINED
-        yield self.data.keys.containing(query.key), Tier.FUZZY
-        yield self.holding(list(query.starts.get(first, {})) if first else []), 0
+        yield self.holding(exact if first else []), Tier.WORDS, Tier.CONTAINED
+        yield self.data.keys.containing(query.key), Tier.CONTAINED, Tier.FUZZY
+        yield self.holding(list(query.starts.get(first, {})) if first else []), Tier.FUZZY, 0
 
     def starting_with(self, key: str) -> Iterable[int]:
         """Labels whose key starts with `key`: a range of `by_key`."""
@@ -308,6 +317,27 @@ class Index:
         entry = self.get(hit.entry.iri)
         assert entry is not None
         return Hit(entry, hit.label, hit.tier, hit.score, hit.as_typed)
+
+
+def best_possible(tier: Tier, query_length: int, key_length: int) -> tuple[int, float]:
+    """The best (tier, score) a label of a step can reach, its key being `key_length` long
+    (see `match`). The first step finds exact names (as long as the query) and prefixes."""
+    if tier == Tier.EXACT and key_length > query_length:
+        tier = Tier.PREFIX
+    if tier in (Tier.EXACT, Tier.ACRONYM):
+        return tier, BASE_SCORE[tier]
+    return tier, round(BASE_SCORE[tier] + COVERAGE_POINTS * min(1.0, query_length / key_length), 2)
+
+
+def enough(best: dict[int, tuple[tuple, Hit]], limit: int, tier: int, score: float) -> bool:
+    """Whether `limit` things rank above anything of (tier, score): their place is settled."""
+    above = 0
+    for _, hit in best.values():
+        if hit.tier > tier or (hit.tier == tier and hit.score > score):
+            above += 1
+            if above >= limit:
+                return True
+    return False
 
 
 class Entries(Mapping[str, Entry]):

@@ -1,6 +1,8 @@
-"""Search for the web application: one label index per application, built from the store the
-first time anyone searches, and results dressed for readers (names in their language, local
-links). The views, the reconciliation API and the not-found page all come through here."""
+"""Search for the web application: one label index per application, the one the build wrote
+into the release being served, loaded the first time anyone searches (whichever store answers
+the queries: it is read from the release directory), and results dressed for readers (names
+in their language, local links). The views, the reconciliation API and the not-found page all
+come through here."""
 
 import logging
 import threading

@@ -14,7 +14,8 @@ The tables, for N IRIs (every subject, type and country), L labels and W words:
 - `label_start`: per IRI where its labels begin (labels are numbered subject by subject, in
   the order the facts came), and per label its `entry`, `prop` and `lang` (indexes into
   NAME_PROPERTIES and `langs`), `keys` (folded text) and `texts` (as written);
-- `by_key`: the label ids sorted by key (the prefix tiers are a range of it);
+- `by_key`: the label ids sorted by key (the prefix tiers are a range of it), and `key_chars`
+  the length of each key;
 - `words`: every word of every key, sorted, with `postings`: the labels holding each.
 
 Nothing here knows about Flask, the store or the ranking.
@@ -149,6 +150,7 @@ class Tables:
     prop: Sequence[int]
     lang: Sequence[int]
     keys: Strings
+    key_chars: Sequence[int]  # each key's length in characters (at most 65535)
     texts: Strings
     by_key: Sequence[int]
     words: Strings
@@ -196,6 +198,7 @@ def decode(buffer: bytes | mmap.mmap) -> Tables:
         prop=table("prop"),
         lang=table("lang"),
         keys=strings("keys"),
+        key_chars=table("key_chars"),
         texts=strings("texts"),
         by_key=table("by_key"),
         words=strings("words"),
@@ -269,6 +272,7 @@ def build(facts: Iterable[Fact]) -> Tables:
         prop=prop,
         lang=lang,
         keys=_strings(keys),
+        key_chars=array("H", (min(len(key), 0xFFFF) for key in keys)),
         texts=_strings(texts),
         by_key=by_key,
         words=_strings(words),
@@ -347,6 +351,7 @@ def encode(tables: Tables) -> bytes:
     for name, code in (("label_start", "Q"), ("entry", "I"), ("prop", "B"), ("lang", "H")):
         named[name] = _array(code, getattr(tables, name))
     named["by_key"] = _array("I", tables.by_key)
+    named["key_chars"] = _array("H", tables.key_chars)
     return _layout(named, tables.langs)
 
 
