@@ -52,6 +52,7 @@ STORE_DIR = "store"  # the pyoxigraph store: a directory, not a downloadable fil
 # and the home page's figures (server/build/home_figures.py), both made by the build.
 SEARCH_INDEX = "search-index.bin"
 HOME_FIGURES = "home-figures.json"
+# In the manifest under "server_files" (its "files" are the downloads), sizes checked alike.
 SERVER_FILES: dict[str, str] = {  # name → media type
     SEARCH_INDEX: "application/octet-stream",
     HOME_FIGURES: "application/json",
@@ -180,7 +181,8 @@ def read(build_dir: Path, target: str | None) -> Release:
 def verify_files(release: Release) -> None:
     """Every file the manifest lists is there with its size. Checksums are not recomputed:
     that would cost a full read of every dump at each start."""
-    for name, entry in release.manifest.get("files", {}).items():
+    listed = {**release.manifest.get("files", {}), **release.manifest.get("server_files", {})}
+    for name, entry in listed.items():
         path = release.path / name
         size = path.stat().st_size if path.is_file() else None
         if size is None:

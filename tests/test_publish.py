@@ -293,6 +293,23 @@ def test_failed_publish_keeps_the_previous_release(
     assert not [p for p in build_dir.iterdir() if p.name.startswith(".")]
 
 
+def test_when_a_dump_and_the_store_both_fail_neither_error_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(message: str):
+        def fail(*_: object) -> None:
+            raise OSError(message)
+
+        return fail
+
+    monkeypatch.setattr(publish_module, "load_store", broken("store broken"))
+    monkeypatch.setattr(publish_module, "_jsonld", broken("disk full"))
+    with pytest.raises(OSError, match="disk full") as raised:
+        publish_sample(tmp_path / "build")
+    assert "store broken" in "\n".join(raised.value.__notes__)
+    assert not (tmp_path / "build" / "current").exists()
+
+
 def test_a_failed_dump_stops_the_store_waiting_for_the_metadata(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

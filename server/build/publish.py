@@ -36,7 +36,7 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -288,15 +288,18 @@ def _alongside(
     """Run `work` in a thread while the block runs. Leaving the block waits for it, and raises
     its error if it failed. If the block fails, `on_error` is called first (to release work
     waiting on the block) and the block's error is raised once the thread has ended, so that
-    nothing writes into a release being removed."""
+    nothing writes into a release being removed; an error of the thread too is noted on it."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish") as pool:
         future = pool.submit(work)
         try:
             yield future
-        except BaseException:
+        except BaseException as error:
             if on_error is not None:
                 on_error()
-            raise  # after the pool's exit has waited for the thread
+            pool.shutdown()  # waits
+            if not isinstance(also := future.exception(), CancelledError | None):
+                error.add_note(f"and, in a thread alongside: {also!r}")
+            raise
         future.result()
 
 

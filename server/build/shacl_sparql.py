@@ -170,16 +170,6 @@ class Check:
     # the variable to the nodes that break it, found from the data: checking each distinct
     # value once beats checking every focus node's values (86,000 nodes with eight labels).
     candidates: Callable[[str], str] | None = None
-    # Where a count on a simple path is at least n, a pattern binding the variable to the
-    # nodes that have the n values, found from the data in one pass: the focus nodes it leaves
-    # out break the constraint (a set difference, MINUS, instead of a lookup per focus node,
-    # which costs most in an on-disk store).
-    kept: Callable[[str], str] | None = None
-
-    @property
-    def per_focus_node(self) -> bool:
-        """Whether the constraint is checked by testing each focus node."""
-        return self.candidates is None and self.kept is None
 
 
 @dataclass(frozen=True)
@@ -531,42 +521,6 @@ def qualified_shape(compiler: Compiler, shape: Node) -> Node:
     return value_shape
 
 
-def counted(
-    build: Callable[[Compiler, str, str | None, Node, Node], str],
-    at_least: bool,
-    qualified: bool = False,
-) -> Compile:
-    """A count of (qualified) values: tested per focus node by `build` where it is nested or
-    its path is not simple; at the top level on a simple path, from the data by grouping the
-    values per node: those with n values keep a minimum (Check.kept), those with more than n
-    break a maximum (Check.candidates)."""
-
-    def compile_(compiler: Compiler, shape: Node, path: str | None, value: Node) -> Check:
-        check = focus_component(build)(compiler, shape, path, value)
-        simple, n = compiler.simple_path(shape), int(value)
-        if simple is None or (at_least and n <= 0) or n < 0:
-            return check
-        value_shape = qualified_shape(compiler, shape) if qualified else None
-
-        def with_values(this: str, more_than: int) -> str:
-            """Nodes with more than `more_than` distinct (conforming) values."""
-            v = compiler.fresh("v")
-            conforming = f" FILTER (!{compiler.violation(value_shape, v)})" if value_shape else ""
-            pattern = f"{this} {simple} {v} .{conforming}"
-            if more_than == 0:
-                return pattern
-            return (
-                f"{{ SELECT {this} WHERE {{ {pattern} }} GROUP BY {this} "
-                f"HAVING (COUNT(DISTINCT {v}) > {more_than}) }}"
-            )
-
-        if at_least:
-            return Check(check.violation, kept=lambda this: with_values(this, n - 1))
-        return Check(check.violation, candidates=lambda this: with_values(this, n))
-
-    return compile_
-
-
 def has_value(compiler: Compiler, this: str, path: str | None, value: Node, _: Node) -> str:
     if path is None:
         return f"!sameTerm({this}, {compiler.term(value)})"
@@ -620,18 +574,10 @@ COMPONENTS: list[tuple[URIRef, URIRef, Compile]] = [
     (SH["or"], SH.OrConstraintComponent, value_test(or_test)),
     (SH.xone, SH.XoneConstraintComponent, value_test(xone_test)),
     (SH.hasValue, SH.HasValueConstraintComponent, focus_component(has_value)),
-    (SH.minCount, SH.MinCountConstraintComponent, counted(min_count, at_least=True)),
-    (SH.maxCount, SH.MaxCountConstraintComponent, counted(max_count, at_least=False)),
-    (
-        SH.qualifiedMinCount,
-        SH.QualifiedMinCountConstraintComponent,
-        counted(qualified_min, at_least=True, qualified=True),
-    ),
-    (
-        SH.qualifiedMaxCount,
-        SH.QualifiedMaxCountConstraintComponent,
-        counted(qualified_max, at_least=False, qualified=True),
-    ),
+    (SH.minCount, SH.MinCountConstraintComponent, focus_component(min_count)),
+    (SH.maxCount, SH.MaxCountConstraintComponent, focus_component(max_count)),
+    (SH.qualifiedMinCount, SH.QualifiedMinCountConstraintComponent, focus_component(qualified_min)),
+    (SH.qualifiedMaxCount, SH.QualifiedMaxCountConstraintComponent, focus_component(qualified_max)),
     (SH.uniqueLang, SH.UniqueLangConstraintComponent, unique_lang),
 ]
 
@@ -654,12 +600,12 @@ def shacl_results(
     results = []
     for shape in compiler.target_shapes():
         constraints = list(compiler.constraints(shape))
-        tested = [c.check for c in constraints if c.check.per_focus_node]
+        tested = [c.check for c in constraints if c.check.candidates is None]
         all_kept = bool(tested) and not broken_by_some_focus_node(
             store, compiler, shape, tested, asserted
         )
         for constraint in constraints:
-            if all_kept and constraint.check.per_focus_node:
+            if all_kept and constraint.check.candidates is None:
                 continue
             query = constraint_query(compiler, shape, constraint.check)
             found = [row["focus"] for row in store.query(query, default_graph=list(asserted))]
@@ -724,8 +670,7 @@ def details(
 
 def constraint_query(compiler: Compiler, shape: Node, check: Check, focus: str = "?focus") -> str:
     """The focus nodes of `shape` that break `check`: from the candidates the data offers
-    when there is such a pattern, or those the nodes that keep it leave out, else by testing
-    each (distinct) focus node."""
+    when there is such a pattern, else by testing each (distinct) focus node."""
     if check.candidates is not None:
         # A subquery, so that the candidates (usually none) are found before the focus test:
         # left in one group, the optimizer may test every node against the targets first.
@@ -734,14 +679,9 @@ def constraint_query(compiler: Compiler, shape: Node, check: Check, focus: str =
             f"  FILTER EXISTS {{ {compiler.focus_pattern(shape, focus)} }}"
         )
     else:
-        test = (
-            f"MINUS {{ {check.kept(focus)} }}"
-            if check.kept
-            else f"FILTER ({check.violation(focus)})"
-        )
         where = (
             f"{{ SELECT DISTINCT {focus} WHERE {{ {compiler.focus_pattern(shape, focus)} }} }}\n"
-            f"  {test}"
+            f"  FILTER ({check.violation(focus)})"
         )
     return f"{PREFIXES}SELECT DISTINCT {focus} WHERE {{\n  {where}\n}}"
 
