@@ -17,14 +17,17 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import OWL
 
 from server.build import publish as publish_module
+from server.build.lines import LineFile, LineList
 from server.build.metadata import distribution_iri, partition_iri
 from server.build.publish import current_release, publish
+from server.build.server_files import server_files_alongside
 from server.release import (
     MANIFEST_JSON,
     METADATA_TURTLE,
     NQUADS,
     RELEASE_FILES,
     REPORT_TURTLE,
+    SERVER_FILES,
     STORE_DIR,
     TRIG,
     UNION_GRAPHS,
@@ -350,3 +353,30 @@ def test_pruning_keeps_the_new_and_the_previous_release(tmp_path: Path) -> None:
     assert remaining == [published[1].name, published[2].name]
     assert current_release(build_dir) == published[2]
     assert os.readlink(build_dir / "current") == f"releases/{published[2].name}"
+
+
+def test_the_server_files_child_failing_fails_the_block(tmp_path):
+    """The search index and home figures of a large union are written by a child process:
+    its failure is the build's, with the child's own message."""
+    missing = LineFile(tmp_path / "no-such-union.sorted", 1)
+    failing = server_files_alongside(tmp_path, missing)
+    with pytest.raises(RuntimeError, match=r"server files failed.*No such file"), failing:
+        pass
+
+
+def test_the_server_files_child_writes_what_the_parent_would(tmp_path):
+    lines = sorted(
+        f'<{ID}organization/o{i}> <{RDFS.label}> "University {i}"@en .\n'.encode()
+        for i in range(50)
+    )
+    union = tmp_path / "union.sorted"
+    union.write_bytes(b"".join(lines))
+    (tmp_path / "child").mkdir()
+    (tmp_path / "parent").mkdir()
+    with server_files_alongside(tmp_path / "child", LineFile(union, len(lines))) as child:
+        pass
+    with server_files_alongside(tmp_path / "parent", LineList(lines)) as parent:
+        pass
+    assert child["files"] == parent["files"] and set(child["files"]) == set(SERVER_FILES)
+    for name in SERVER_FILES:
+        assert (tmp_path / "child" / name).read_bytes() == (tmp_path / "parent" / name).read_bytes()

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
@@ -36,6 +37,19 @@ CHANGES: list[tuple[str, Callable[[Graph], object]]] = [
 ]
 
 
+def changed_store(checked: Checked, change: Callable[[Graph], object]) -> ox.Store:
+    """The ontology and the real data, changed, in a store as validate_scalable loads them."""
+    data = Graph() + checked.sources.data
+    change(data)
+    return store_of(checked.sources.ontology, data)[0]
+
+
+def compilers(checked: Checked) -> list[Compiler]:
+    """Our shapes, and shapes of other kinds (test_scalable.OTHER_SHAPES)."""
+    others = Graph().parse(data=OTHER_SHAPES, format="turtle")
+    return [Compiler(checked.sources.shapes), Compiler(others)]
+
+
 @pytest.mark.parametrize("change", [c[1] for c in CHANGES], ids=[c[0] for c in CHANGES])
 def test_one_pass_over_the_focus_nodes_agrees_with_a_query_per_constraint(
     checked: Checked, change
@@ -43,12 +57,9 @@ def test_one_pass_over_the_focus_nodes_agrees_with_a_query_per_constraint(
     """shacl_results skips the per-constraint queries of a shape when one query over its focus
     nodes finds none breaking any constraint: that query must be true exactly when one of
     them finds a node, for our shapes and for shapes of other kinds."""
-    data = Graph() + checked.sources.data
-    change(data)
-    store, _ = store_of(checked.sources.ontology, data)
+    store = changed_store(checked, change)
     seen = set()
-    for shapes in (checked.sources.shapes, Graph().parse(data=OTHER_SHAPES, format="turtle")):
-        compiler = Compiler(shapes)
+    for compiler in compilers(checked):
         for shape in compiler.target_shapes():
             checks = [c.check for c in compiler.constraints(shape) if c.check.candidates is None]
             if not checks:
@@ -69,17 +80,14 @@ def test_constraints_checked_from_the_data_agree_with_a_test_per_focus_node(
 ) -> None:
     """Where a constraint is checked from the data (Check.candidates: its bad values), the
     focus nodes found are those its per-node test finds."""
-    data = Graph() + checked.sources.data
-    change(data)
-    store, _ = store_of(checked.sources.ontology, data)
+    store = changed_store(checked, change)
 
     def found(compiler: Compiler, shape, check: Check) -> set:
         query = constraint_query(compiler, shape, check)
         return {row["focus"] for row in store.query(query, default_graph=ASSERTED)}
 
     compared = 0
-    for shapes in (checked.sources.shapes, Graph().parse(data=OTHER_SHAPES, format="turtle")):
-        compiler = Compiler(shapes)
+    for compiler in compilers(checked):
         for shape in compiler.target_shapes():
             for constraint in compiler.constraints(shape):
                 check = constraint.check

@@ -62,6 +62,7 @@ from server.build.lines import (
     with_tag_case,
 )
 from server.build.metadata import UnionStats, describe, split_iri
+from server.build.server_files import server_files_alongside
 from server.release import (
     MANIFEST_JSON,
     METADATA_TURTLE,
@@ -69,6 +70,7 @@ from server.release import (
     RELEASE_FILES,
     RELEASE_FILES_BY_NAME,
     REPORT_TURTLE,
+    SERVER_FILES,
     STORE_DIR,
     TRIG,
     UNION_GRAPHS,
@@ -269,15 +271,23 @@ def write_release(
             (directory / relative).parent.mkdir(parents=True, exist_ok=True)
             _write(directory / relative, data)
         union = union_of([content[name] for name in UNION_GRAPHS], workdir, "union")
-        digests = _write_union_dumps(directory, union, workdir)
-        (report_lines,) = _canonical_lines([report])
-        digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, _turtle(LineList(report_lines)))
-        stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
-        dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
-        metadata.set_result(LineList(_metadata_lines(describe(stats, dumps, version, created))))
-        named = {**{name: content[name] for name in UNION_GRAPHS}, "metadata": metadata.result()}
-        digests |= _write_dataset_dumps(directory, named)
-    manifest = _manifest(version, created, named, stats.triples, digests, sorted(extras))
+        with server_files_alongside(directory, union) as served:
+            digests = _write_union_dumps(directory, union, workdir)
+            (report_lines,) = _canonical_lines([report])
+            report_turtle = _turtle(LineList(report_lines))
+            digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, report_turtle)
+            stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
+            dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
+            described = describe(stats, dumps, version, created)
+            metadata.set_result(LineList(_metadata_lines(described)))
+            named = {
+                **{name: content[name] for name in UNION_GRAPHS},
+                "metadata": metadata.result(),
+            }
+            digests |= _write_dataset_dumps(directory, named)
+    manifest = _manifest(
+        version, created, named, stats.triples, digests, sorted(extras), served["files"]
+    )
     _write(directory / MANIFEST_JSON, manifest)
 
 
@@ -386,6 +396,7 @@ def _manifest(
     union_triples: int,
     digests: Mapping[str, Digest],
     extras: Sequence[str],
+    served: Mapping[str, tuple[str, int]],
 ) -> bytes:
     files = {
         name: {"sha256": d.sha256, "bytes": d.size, "media_type": _file(name).media_type}
@@ -402,6 +413,11 @@ def _manifest(
         "files": files,
         "store": STORE_DIR,
         "extras": list(extras),
+        # Read by the server, not downloads (so not in "files"); checked alike on opening.
+        "server_files": {
+            name: {"sha256": sha256, "bytes": size, "media_type": SERVER_FILES[name]}
+            for name, (sha256, size) in served.items()
+        },
     }
     return _json_bytes(manifest)
 
