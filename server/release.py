@@ -48,14 +48,16 @@ METADATA_TURTLE = "metadata.ttl"
 REPORT_TURTLE = "validation-report.ttl"
 MANIFEST_JSON = "manifest.json"
 STORE_DIR = "store"  # the pyoxigraph store: a directory, not a downloadable file
-# Read by the server, not downloads: the label index search maps (server/search/tables.py)
-# and the home page's figures (server/build/home_figures.py), both made by the build.
+# Read by the server, not downloads: the label index search maps (server/search/tables.py),
+# the home page's figures (server/build/home_figures.py) and the things the sitemap lists.
 SEARCH_INDEX = "search-index.bin"
 HOME_FIGURES = "home-figures.json"
+THINGS = "things.txt"  # every IRI under the id namespace with a fact, one per line: the sitemap
 # In the manifest under "server_files" (its "files" are the downloads), sizes checked alike.
 SERVER_FILES: dict[str, str] = {  # name → media type
     SEARCH_INDEX: "application/octet-stream",
     HOME_FIGURES: "application/json",
+    THINGS: "text/plain",
 }
 CURRENT_LINK = "current"  # build_dir/current -> releases/<version>-<n>
 

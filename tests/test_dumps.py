@@ -358,3 +358,12 @@ def test_robots_points_to_the_sitemap(client):
     assert "User-agent: *" in lines
     assert "Disallow: /sparql?" in lines
     assert "Disallow: /sparql" not in lines  # the endpoint's own page stays discoverable
+
+
+def test_a_release_without_the_list_of_things_asks_the_store(uncached_client, monkeypatch):
+    listed = ElementTree.fromstring(uncached_client.get("/sitemap.xml").data)
+    monkeypatch.setattr(dumps, "THINGS", "no-such-file.txt")
+    asked = ElementTree.fromstring(uncached_client.get("/sitemap.xml").data)
+    assert {loc.text for loc in asked.iter(f"{SITEMAP}loc")} == {
+        loc.text for loc in listed.iter(f"{SITEMAP}loc")
+    }

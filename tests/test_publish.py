@@ -20,7 +20,7 @@ from server.build import publish as publish_module
 from server.build.lines import LineFile, LineList
 from server.build.metadata import distribution_iri, partition_iri
 from server.build.publish import current_release, publish
-from server.build.server_files import server_files_alongside
+from server.build.server_files import server_files_alongside, things
 from server.release import (
     MANIFEST_JSON,
     METADATA_TURTLE,
@@ -380,3 +380,13 @@ def test_the_server_files_child_writes_what_the_parent_would(tmp_path):
     assert child["files"] == parent["files"] and set(child["files"]) == set(SERVER_FILES)
     for name in SERVER_FILES:
         assert (tmp_path / "child" / name).read_bytes() == (tmp_path / "parent" / name).read_bytes()
+
+
+def test_the_list_of_things_names_each_subject_of_ours_once():
+    lines = [
+        f'<{ID}a> <{RDFS.label}> "A" .\n'.encode(),
+        f"<{ID}a> <{RDF.type}> <{KZCN.Agreement}> .\n".encode(),
+        f'<{ID}a/b> <{RDFS.label}> "B" .\n'.encode(),
+        f'<{KZCN.Agreement}> <{RDFS.label}> "Agreement" .\n'.encode(),
+    ]
+    assert things(sorted(lines)) == f"{ID}a\n{ID}a/b\n".encode()

@@ -1,5 +1,6 @@
 """The files the server reads instead of asking the whole graph, written by the publish step:
-the search index (search_index.py) and the home page's figures (home_figures.py).
+the search index (search_index.py), the home page's figures (home_figures.py) and the list of
+things the sitemap names (`things`).
 
 Both are computed from the sorted union lines in pure Python: ~25 s of CPU at 10^6 triples.
 For a union held in a file they are therefore computed by a child process
@@ -12,14 +13,15 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from server.build.home_figures import home_figures
 from server.build.lines import LineFile, SortedLines, count_lines
 from server.build.search_index import search_index
-from server.release import HOME_FIGURES, SEARCH_INDEX
+from server.release import HOME_FIGURES, SEARCH_INDEX, THINGS
+from server.vocab import ID
 
 Written = dict[str, tuple[str, int]]  # file name → (sha256, bytes)
 
@@ -27,12 +29,29 @@ Written = dict[str, tuple[str, int]]  # file name → (sha256, bytes)
 def write_server_files(directory: Path, union: SortedLines) -> Written:
     from server.build.publish import _write  # publish imports this module
 
-    files = {SEARCH_INDEX: search_index(union), HOME_FIGURES: home_figures(union)}
+    files = {
+        SEARCH_INDEX: search_index(union),
+        HOME_FIGURES: home_figures(union),
+        THINGS: things(union),
+    }
     return {
         name: (digest.sha256, digest.size)
         for name, data in files.items()
         for digest in [_write(directory / name, data)]
     }
+
+
+def things(union: Iterable[bytes]) -> bytes:
+    """Each IRI under the id namespace that is the subject of a triple, once, one per line,
+    in the order of the lines (sorted: a subject's lines are adjacent)."""
+    prefix, found, previous = f"<{ID}".encode(), [], b""
+    for line in union:
+        if line.startswith(prefix):
+            subject = line[1 : line.index(b"> ")]
+            if subject != previous:
+                found.append(subject + b"\n")
+                previous = subject
+    return b"".join(found)
 
 
 @contextmanager

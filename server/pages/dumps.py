@@ -38,7 +38,14 @@ from .. import formats
 from ..build.metadata import LICENSE, distribution_iri
 from ..current_release import served
 from ..formats import Format
-from ..release import METADATA_TURTLE, RELEASE_FILES, UNION_NTRIPLES_GZ, Release, ReleaseFile
+from ..release import (
+    METADATA_TURTLE,
+    RELEASE_FILES,
+    THINGS,
+    UNION_NTRIPLES_GZ,
+    Release,
+    ReleaseFile,
+)
 from ..sparql.views import not_acceptable, plain_error
 from ..vocab import DATASET, ID, PREFIXES
 from . import languages
@@ -528,10 +535,17 @@ def site_paths() -> list[str]:
 
 def resource_paths() -> list[str]:
     """The page of every thing under the id namespace; an IRI that this deployment does not
-    serve (another public base) is left out, as a sitemap lists only its own host."""
-    iris = (row["s"]["value"] for row in select(RESOURCES) if row["s"]["type"] == "uri")
+    serve (another public base) is left out, as a sitemap lists only its own host. The build
+    lists the things (THINGS): asking the store fails past ~10^6 triples (at 10^7 the answer
+    is past the result cap). A release without the list is asked."""
+    listed = current_release().path / THINGS
+    if listed.is_file():
+        iris = listed.read_text(encoding="utf-8").splitlines()
+    else:
+        rows = select(RESOURCES)
+        iris = sorted(row["s"]["value"] for row in rows if row["s"]["type"] == "uri")
     paths = (href(iri) for iri in iris if iri.startswith(str(ID)))
-    return sorted(path for path in paths if path.startswith("/"))
+    return [path for path in paths if path.startswith("/")]
 
 
 @blueprint.get("/robots.txt")
