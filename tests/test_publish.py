@@ -389,4 +389,5 @@ def test_the_list_of_things_names_each_subject_of_ours_once():
         f'<{ID}a/b> <{RDFS.label}> "B" .\n'.encode(),
         f'<{KZCN.Agreement}> <{RDFS.label}> "Agreement" .\n'.encode(),
     ]
-    assert things(sorted(lines)) == f"{ID}a\n{ID}a/b\n".encode()
+    # Sorted lines: "<…a/b> " comes before "<…a> " ('/' < '>').
+    assert things(sorted(lines)) == f"{ID}a/b\n{ID}a\n".encode()
