@@ -11,8 +11,8 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
+from server.build import formats
 from server.build import lines as lines_module
-from server.build import publish as publish_module
 from server.build.lines import (
     LineFile,
     LineList,
@@ -121,7 +121,7 @@ def test_a_file_without_a_final_newline_keeps_its_last_line(tmp_path: Path) -> N
 def jsonld_of(triples: list[ox.Triple], workdir: Path) -> bytes:
     text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
     lines = LineList(sorted(text.splitlines(keepends=True)))
-    return b"".join(publish_module._jsonld(lines, workdir))
+    return b"".join(formats.jsonld(lines, workdir))
 
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -182,6 +182,6 @@ def test_jsonld_written_from_line_text_reads_back_as_the_lines(tmp_path: Path) -
 def test_turtle_written_from_line_text_reads_back_as_the_lines() -> None:
     text = ox.serialize(TRICKY, format=ox.RdfFormat.N_TRIPLES)
     lines = LineList(sorted(text.splitlines(keepends=True)))
-    turtle = b"".join(publish_module._turtle(lines))
+    turtle = b"".join(formats.turtle(lines))
     written = rdflib.Graph().parse(data=turtle, format="turtle")
     assert isomorphic(written, rdflib.Graph().parse(data=text, format="nt"))

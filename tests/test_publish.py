@@ -278,7 +278,7 @@ def test_output_is_identical_across_processes(tmp_path: Path) -> None:
 
 # The JSON-LD writer runs in the main thread, gzip and the store each in a thread of their own:
 # a failure in any of them must fail the publish.
-@pytest.mark.parametrize("broken", ["_jsonld", "_gzip", "load_store"])
+@pytest.mark.parametrize("broken", ["jsonld", "_gzip", "load_store"])
 def test_failed_publish_keeps_the_previous_release(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
 ) -> None:
@@ -306,7 +306,7 @@ def test_when_a_dump_and_the_store_both_fail_neither_error_is_lost(
         return fail
 
     monkeypatch.setattr(publish_module, "load_store", broken("store broken"))
-    monkeypatch.setattr(publish_module, "_jsonld", broken("disk full"))
+    monkeypatch.setattr(publish_module, "jsonld", broken("disk full"))
     with pytest.raises(OSError, match="disk full") as raised:
         publish_sample(tmp_path / "build")
     assert "store broken" in "\n".join(raised.value.__notes__)
@@ -337,7 +337,7 @@ def test_a_failed_dump_stops_the_store_waiting_for_the_metadata(
     with pytest.raises(RuntimeError, match="disk full"):
         publish_sample(tmp_path / "late")
     assert seen == []  # the store had its metadata and was complete
-    monkeypatch.setattr(publish_module, "_jsonld", broken_writer)  # before
+    monkeypatch.setattr(publish_module, "jsonld", broken_writer)  # before
     with pytest.raises(RuntimeError, match="disk full"):
         publish_sample(tmp_path / "early")
     assert [type(error) for error in seen] == [CancelledError]
