@@ -333,7 +333,7 @@ def test_a_failed_dump_stops_the_store_waiting_for_the_metadata(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(publish_module, "load_store", watched_store)
-    monkeypatch.setattr(publish_module, "_trig", broken_writer)  # after the metadata is known
+    monkeypatch.setattr(publish_module, "trig", broken_writer)  # after the metadata is known
     with pytest.raises(RuntimeError, match="disk full"):
         publish_sample(tmp_path / "late")
     assert seen == []  # the store had its metadata and was complete
