@@ -81,6 +81,7 @@ __all__ = [
     "ReleaseFile",
     "current_release",
     "publish",
+    "release_writer",
     "staged_release",
     "write_release",
 ]
@@ -135,7 +136,7 @@ def publish(
     with staged_release(build_dir, version) as staged, _cyclic_gc_paused():
         content = _canonical_lines([graphs[name] for name in UNION_GRAPHS])
         lines = {name: LineList(graph) for name, graph in zip(UNION_GRAPHS, content, strict=True)}
-        write_release(staged.directory, lines, report, version, created, extras or {}, load_store)
+        write_release(staged.directory, lines, report, version, created, extras or {})
     return staged.release
 
 
@@ -234,12 +235,6 @@ def _prune(releases: Path, keep: set[str]) -> None:
 
 # --------------------------------------------------------------------------- release files
 
-# Leaves the release's Oxigraph store at the path given: built from the content graphs (or
-# the build's own store completed), then given the metadata graph, which the third argument
-# returns once it is known (it raises CancelledError if the release failed first). It runs
-# in a thread while the dumps are written: Oxigraph works without holding the GIL.
-BuildStore = Callable[[Path, Mapping[str, SortedLines], Callable[[], SortedLines]], None]
-
 
 def write_release(
     directory: Path,
@@ -248,37 +243,67 @@ def write_release(
     version: str,
     created: date,
     extras: Mapping[str, bytes],
-    build_store: BuildStore,
 ) -> None:
     """Write every release file into `directory` from the sorted canonical N-Triples lines of
     each graph of UNION_GRAPHS (the one writer of both build engines)."""
+    with release_writer(directory, content) as writer:
+        writer.finish(report, version, created, extras)
+
+
+@contextmanager
+def release_writer(directory: Path, content: Mapping[str, SortedLines]) -> Iterator[ReleaseWriter]:
+    """Start the work that needs only the content lines: the release's store (in a thread) and
+    the server files (in a child process, for lines in files). The block then calls `finish`;
+    the scalable build validates first, on this core, while they run on the other. Leaving
+    the block without `finish` (an error, a failed validation) stops them and raises."""
     workdir = directory / WORKDIR
     workdir.mkdir(exist_ok=True)
     metadata: Future[SortedLines] = Future()
-    store = partial(build_store, directory / STORE_DIR, content, metadata.result)
+    store = partial(load_store, directory / STORE_DIR, content, metadata)
     with _alongside(store, on_error=metadata.cancel):
+        union = union_of([content[name] for name in UNION_GRAPHS], workdir, "union")
+        with server_files_alongside(directory, union) as served:
+            writer = ReleaseWriter(directory, content, union, metadata)
+            yield writer
+            if writer.manifest is None:
+                raise RuntimeError("the release was left unfinished")
+    _write(directory / MANIFEST_JSON, writer.manifest(served["files"]))
+
+
+@dataclass
+class ReleaseWriter:
+    """The release files written from the content lines, given what only the end of a build
+    knows (the validation report, the version, the date, the extra files)."""
+
+    directory: Path
+    content: Mapping[str, SortedLines]
+    union: SortedLines
+    metadata: Future[SortedLines]  # the store's thread waits for it
+    manifest: Callable[[Mapping[str, tuple[str, int]]], bytes] | None = None
+
+    def finish(
+        self, report: rdflib.Graph, version: str, created: date, extras: Mapping[str, bytes]
+    ) -> None:
+        directory, content, union = self.directory, self.content, self.union
         for relative, data in sorted(extras.items()):  # e.g. the example queries, as they are
             (directory / relative).parent.mkdir(parents=True, exist_ok=True)
             _write(directory / relative, data)
-        union = union_of([content[name] for name in UNION_GRAPHS], workdir, "union")
-        with server_files_alongside(directory, union) as served:
-            digests = _write_union_dumps(directory, union, workdir)
-            (report_lines,) = _canonical_lines([report])
-            report_turtle = turtle(LineList(report_lines))
-            digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, report_turtle)
-            stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
-            dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
-            described = describe(stats, dumps, version, created)
-            metadata.set_result(LineList(_metadata_lines(described)))
-            named = {
-                **{name: content[name] for name in UNION_GRAPHS},
-                "metadata": metadata.result(),
-            }
-            digests |= _write_dataset_dumps(directory, named)
-    manifest = _manifest(
-        version, created, named, stats.triples, digests, sorted(extras), served["files"]
-    )
-    _write(directory / MANIFEST_JSON, manifest)
+        digests = _write_union_dumps(directory, union, directory / WORKDIR)
+        (report_lines,) = _canonical_lines([report])
+        digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, turtle(LineList(report_lines)))
+        stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
+        dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
+        self.metadata.set_result(
+            LineList(_metadata_lines(describe(stats, dumps, version, created)))
+        )
+        named = {
+            **{name: content[name] for name in UNION_GRAPHS},
+            "metadata": self.metadata.result(),
+        }
+        digests |= _write_dataset_dumps(directory, named)
+        self.manifest = partial(
+            _manifest, version, created, named, stats.triples, digests, sorted(extras)
+        )
 
 
 @contextmanager
@@ -358,15 +383,18 @@ def _metadata_lines(metadata: rdflib.Graph) -> Lines:
 
 
 def load_store(
-    path: Path, content: Mapping[str, SortedLines], metadata: Callable[[], SortedLines]
+    path: Path, content: Mapping[str, SortedLines], metadata: Future[SortedLines]
 ) -> None:
-    """Build the on-disk store graph by graph; it is dropped (closed) on return so it can be
-    reopened read-only."""
+    """Build the on-disk store graph by graph, then add the metadata graph once it is known;
+    it is dropped (closed) on return so it can be reopened read-only. A cancelled `metadata`
+    (the release failed) stops it at the next graph: a bulk load cannot be interrupted."""
     store = ox.Store(str(path))
     for name, lines in content.items():
+        if metadata.cancelled():
+            raise CancelledError
         load_graph(store, name, lines)
-    load_graph(store, "metadata", metadata())
-    store.optimize()
+    store.optimize()  # before waiting: the metadata graph is a few hundred triples
+    load_graph(store, "metadata", metadata.result())
     store.flush()
 
 
