@@ -27,9 +27,9 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -261,13 +261,18 @@ def build_in(
     seconds: dict[str, float] = {}
     shapes, asserted, inference = parse_and_reason(workspace, found, timed, seconds)
     content = {name: sorted_graph(workspace, name) for name in UNION_GRAPHS}
-    with release_writer(staged.directory, content) as writer:
+    with ExitStack() as publishing:
+        writer = publishing.enter_context(release_writer(staged.directory, content))
         validation = timed(seconds, "validate", lambda: validate_store(workspace.store, shapes))
         checked = StoreChecked(found.version, asserted, inference.inferred, validation, seconds)
         conforming(validation)
         workspace.close()  # its memory goes to the writers (at 10^7: gigabytes)
-        finish = partial(writer.finish, validation.report, found.version, created, extras)
-        timed(seconds, "publish", finish)
+
+        def publish() -> None:  # until the store and the server files are complete too
+            writer.finish(validation.report, found.version, created, extras)
+            publishing.close()
+
+        timed(seconds, "publish", publish)
     return checked
 
 
