@@ -391,3 +391,29 @@ def test_the_list_of_things_names_each_subject_of_ours_once():
     ]
     # Sorted lines: "<…a/b> " comes before "<…a> " ('/' < '>').
     assert things(sorted(lines)) == f"{ID}a/b\n{ID}a\n".encode()
+
+
+def test_a_release_left_unfinished_is_refused_and_its_store_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """release_writer starts the store before the build knows whether it will publish: a
+    block that ends without `finish` (a failed validation is an error before it) fails, and
+    the store's thread, waiting for the metadata, ends with CancelledError."""
+    seen: list[BaseException] = []
+    load_store = publish_module.load_store
+
+    def watched_store(path: Path, content, metadata) -> None:
+        try:
+            load_store(path, content, metadata)
+        except BaseException as error:
+            seen.append(error)
+            raise
+
+    monkeypatch.setattr(publish_module, "load_store", watched_store)
+    graphs = sample_graphs()
+    lines = {name: LineList(publish_module._canonical_lines([graphs[name]])[0]) for name in graphs}
+    unfinished = publish_module.release_writer(tmp_path, lines)
+    with pytest.raises(RuntimeError, match="left unfinished"), unfinished:
+        pass
+    assert [type(error) for error in seen] == [CancelledError]
+    assert not (tmp_path / MANIFEST_JSON).exists()

@@ -15,11 +15,14 @@ lines (pyoxigraph), and all formats are written from those lines by one writer
 (`write_release`), whichever engine built them: the reference build turns its rdflib graphs
 into lines in memory (`publish`); the scalable build (scalable.py) has them sorted on disk.
 Every file is written piece by piece from those lines, so memory does not grow with the
-graph (the JSON-LD nodes, sorted by @id, go through lines.sort_unique as well). The release's
-Oxigraph store is built from the same lines in a thread while the dumps are written, and the
-gzipped dump is compressed in another: Oxigraph, zlib and hashlib release the GIL, so they
-run on other cores than the Python writers (at 10^6 triples the store alone takes as long as
-all the writers together).
+graph (the JSON-LD nodes, sorted by @id, go through lines.sort_unique as well).
+
+`release_writer` starts what needs only those lines as soon as they exist: the release's
+Oxigraph store, bulk-loaded in a thread, and the server files, computed by a child process
+(server_files.py); the scalable build validates meanwhile. The dumps follow (`finish`), the
+gzipped one compressed in a thread of its own. Oxigraph, zlib and hashlib release the GIL, so
+all of this runs on other cores than the Python writers (at 10^6 triples the store alone
+takes as long as all the writers together).
 """
 
 from __future__ import annotations
