@@ -18,11 +18,11 @@ Every file is written piece by piece from those lines, so memory does not grow w
 graph (the JSON-LD nodes, sorted by @id, go through lines.sort_unique as well).
 
 `release_writer` starts what needs only those lines as soon as they exist: the release's
-Oxigraph store, bulk-loaded in a thread, and the server files, computed by a child process
-(server_files.py); the scalable build validates meanwhile. The dumps follow (`finish`), the
-gzipped one compressed in a thread of its own. Oxigraph, zlib and hashlib release the GIL, so
-all of this runs on other cores than the Python writers (at 10^6 triples the store alone
-takes as long as all the writers together).
+Oxigraph store, bulk-loaded in a thread, and the union's merge; the scalable build validates
+meanwhile. The dumps follow (`finish`), the gzipped one compressed in a thread of its own,
+and the server files computed by a child process (server_files.py). Oxigraph, zlib and
+hashlib release the GIL, so all of this runs on other cores than the Python writers (at 10^6
+triples the store alone takes as long as all the writers together).
 """
 
 from __future__ import annotations
@@ -255,22 +255,20 @@ def write_release(
 
 @contextmanager
 def release_writer(directory: Path, content: Mapping[str, SortedLines]) -> Iterator[ReleaseWriter]:
-    """Start the work that needs only the content lines: the release's store (in a thread) and
-    the server files (in a child process, for lines in files). The block then calls `finish`;
-    the scalable build validates first, on this core, while they run on the other. Leaving
-    the block without `finish` (an error, a failed validation) stops them and raises."""
+    """Start the work that needs only the content lines: the release's store, bulk-loaded in a
+    thread, and the union of the graphs, merged in another. The block then calls `finish`; the
+    scalable build validates first, on this core, while they run on the other. Leaving the
+    block without `finish` (an error, a failed validation) stops them and raises."""
     workdir = directory / WORKDIR
     workdir.mkdir(exist_ok=True)
     metadata: Future[SortedLines] = Future()
     store = partial(load_store, directory / STORE_DIR, content, metadata)
-    with _alongside(store, on_error=metadata.cancel):
-        union = union_of([content[name] for name in UNION_GRAPHS], workdir, "union")
-        with server_files_alongside(directory, union) as served:
-            writer = ReleaseWriter(directory, content, union, metadata)
-            yield writer
-            if writer.manifest is None:
-                raise RuntimeError("the release was left unfinished")
-    _write(directory / MANIFEST_JSON, writer.manifest(served["files"]))
+    union = partial(union_of, [content[name] for name in UNION_GRAPHS], workdir, "union")
+    with _alongside(store, on_error=metadata.cancel), _alongside(union) as merging:
+        writer = ReleaseWriter(directory, content, merging.result, metadata)
+        yield writer
+        if not writer.finished:
+            raise RuntimeError("the release was left unfinished")
 
 
 @dataclass
@@ -280,33 +278,37 @@ class ReleaseWriter:
 
     directory: Path
     content: Mapping[str, SortedLines]
-    union: SortedLines
+    union: Callable[[], SortedLines]  # waits for the merge
     metadata: Future[SortedLines]  # the store's thread waits for it
-    manifest: Callable[[Mapping[str, tuple[str, int]]], bytes] | None = None
+    finished: bool = False
 
     def finish(
         self, report: rdflib.Graph, version: str, created: date, extras: Mapping[str, bytes]
     ) -> None:
-        directory, content, union = self.directory, self.content, self.union
+        """Every file but the store's. The server files are computed alongside the dumps, by
+        a child process for lines in files: not during validation, whose store may hold
+        gigabytes at once (at 10^7 triples the two would pass 8 GiB together)."""
+        directory, content, union = self.directory, self.content, self.union()
         for relative, data in sorted(extras.items()):  # e.g. the example queries, as they are
             (directory / relative).parent.mkdir(parents=True, exist_ok=True)
             _write(directory / relative, data)
-        digests = _write_union_dumps(directory, union, directory / WORKDIR)
-        (report_lines,) = _canonical_lines([report])
-        digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, turtle(LineList(report_lines)))
-        stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
-        dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
-        self.metadata.set_result(
-            LineList(_metadata_lines(describe(stats, dumps, version, created)))
+        with server_files_alongside(directory, union) as served:
+            digests = _write_union_dumps(directory, union, directory / WORKDIR)
+            (report_lines,) = _canonical_lines([report])
+            report_turtle = turtle(LineList(report_lines))
+            digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, report_turtle)
+            stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
+            dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
+            described = describe(stats, dumps, version, created)
+            self.metadata.set_result(LineList(_metadata_lines(described)))
+            named = {name: content[name] for name in UNION_GRAPHS}
+            named["metadata"] = self.metadata.result()
+            digests |= _write_dataset_dumps(directory, named)
+        manifest = _manifest(
+            version, created, named, stats.triples, digests, sorted(extras), served["files"]
         )
-        named = {
-            **{name: content[name] for name in UNION_GRAPHS},
-            "metadata": self.metadata.result(),
-        }
-        digests |= _write_dataset_dumps(directory, named)
-        self.manifest = partial(
-            _manifest, version, created, named, stats.triples, digests, sorted(extras)
-        )
+        _write(directory / MANIFEST_JSON, manifest)
+        self.finished = True
 
 
 @contextmanager
