@@ -487,9 +487,27 @@ def merge(path: Path, records: dict[int, dict], args: argparse.Namespace) -> dic
         "timeout_s": args.timeout,
         "load_average": os.getloadavg(),  # the machine may be shared: how busy it was at the end
     }
-    recorded["sizes"].update({str(size): {**record, **run} for size, record in records.items()})
+    for size, record in records.items():
+        recorded["sizes"][str(size)] = kept_parts(recorded["sizes"].get(str(size), {}), record) | {
+            **record,
+            **run,
+        }
     recorded["sizes"] = dict(sorted(recorded["sizes"].items(), key=lambda item: int(item[0])))
     return recorded
+
+
+SERVING_PARTS = ("embedded", "virtuoso_load", "virtuoso")
+
+
+def kept_parts(earlier: dict, record: dict) -> dict:
+    """The serving measurements of an earlier run that this one did not repeat (e.g. a
+    build-only run, `--backends ''`), each marked with the run that took it."""
+    kept = {part: earlier[part] for part in SERVING_PARTS if part in earlier and part not in record}
+    if kept:
+        run = {key: earlier.get(key) for key in ("date", "command", "load_average")}
+        earlier_kept = earlier.get("kept_from", {})
+        kept["kept_from"] = {part: earlier_kept.get(part, run) for part in kept}
+    return kept
 
 
 def power(size: str) -> str:
@@ -528,8 +546,8 @@ def latency_table(recorded: dict) -> str:
     lines = [
         "| size | backend | mix p50 ms | mix p95 ms | slowest query (p50 ms) | timed out "
         "| failed | page HTML p50 ms | page Turtle p50 ms | whole-graph pages p50 ms (slowest) "
-        "| server peak RSS MB |",
-        "|---" * 11 + "|",
+        "| server peak RSS MB | measured |",
+        "|---" * 12 + "|",
     ]
     for size, record in recorded["sizes"].items():
         for backend in BACKENDS:
@@ -545,7 +563,8 @@ def latency_table(recorded: dict) -> str:
                 f"{ms(mix.get('p95_ms'))} | {slowest(result['queries']['each'])} | "
                 f"{', '.join(mix['timed_out']) or '–'} | {failures(result['queries']['each'])} | "
                 f"{ms(result['html']['summary'].get('p50_ms'))} | "
-                f"{ms(result['ttl']['summary'].get('p50_ms'))} | {site_cell(result)} | {rss} |"
+                f"{ms(result['ttl']['summary'].get('p50_ms'))} | {site_cell(result)} | {rss} | "
+                f"{record.get('kept_from', {}).get(backend, record)['date']} |"
             )
     return "\n".join(lines)
 
