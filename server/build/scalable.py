@@ -22,12 +22,13 @@ engine does that.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -112,8 +113,12 @@ class Workspace:
         return self.workdir / f"{name}.nt"
 
     def close(self) -> None:
-        """Let the validation store go (an empty one takes its place)."""
+        """Let the validation store go (an empty one takes its place), and its memory with it:
+        glibc keeps what Rust frees in its arenas, counted in this process's RSS while the
+        release's child processes need it (measured: 4.9 GB kept at 10^7), unless trimmed."""
         self.store = ox.Store()
+        with suppress(OSError, AttributeError):  # not glibc: nothing to trim
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def inputs(paths: Paths) -> Inputs:
