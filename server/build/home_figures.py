@@ -12,10 +12,17 @@ paragraph and IRI: a page must not grow with the graph.
 import heapq
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from server.build.search_index import triples
+from server.build.search_index import (
+    Pieces,
+    Remembered,
+    Values,
+    computed,
+    term_iri,
+    term_literal,
+)
 
 KZCN = "https://w3id.org/kzcn/ontology#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -26,7 +33,9 @@ ORGANIZATION, AGREEMENT, INITIATIVE = (
     f"{KZCN}{n}" for n in ("Organization", "Agreement", "Initiative")
 )
 DOMAIN, UNNAMED, PLANNED = (f"{KZCN}{n}" for n in ("ResearchDomain", "UnnamedParty", "Planned"))
+STATUS, CLAIM = f"{KZCN}AgreementStatus", f"{KZCN}CountClaim"
 TOTALLED = (ORGANIZATION, AGREEMENT, INITIATIVE, DOMAIN)
+COUNTED = frozenset((*TOTALLED, STATUS, CLAIM, NEWS_ARTICLE))  # a thing of none counts for none
 PROPERTIES = {
     name: f"{KZCN}{name}"
     for name in [
@@ -42,45 +51,64 @@ PROPERTIES = {
         "claimAbout",
     ]
 }
-READ = frozenset(f"<{p}>".encode() for p in (RDF_TYPE, SUBCLASS, SCHEMA_URL, *PROPERTIES.values()))
+# What the page reads of a thing (a property's short name, or its IRI) → the property as a
+# line has it.
+TERMS = {
+    name: f"<{PROPERTIES.get(name, name)}>".encode()
+    for name in (RDF_TYPE, SUBCLASS, SCHEMA_URL, *PROPERTIES)
+}
 AGREEMENT_LIMIT = 100
 
 Row = dict[str, dict[str, str]]
+# Agreements counted together: their types, statuses and events (signed or announced during).
+Agreements = tuple[frozenset[str], frozenset[str], frozenset[str]]
 
 
 @dataclass
 class Thing:
+    """A subject and its values of the properties read, as its lines have them: decoded when
+    asked, as the page reads few of them (an organization's types and countries only)."""
+
     iri: str
-    values: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    types: frozenset[str]
+    values: Values
+    texts: Remembered[bytes, str]
 
     def __getitem__(self, name: str) -> list[str]:
-        return self.values.get(PROPERTIES.get(name, name), [])
-
-    @property
-    def types(self) -> frozenset[str]:
-        return frozenset(self[RDF_TYPE])
+        return list(map(self.texts.__getitem__, self.values.get(TERMS[name], ())))
 
 
 def home_figures(union: Iterable[bytes]) -> bytes:
     """The figures file of the union graph, from its sorted canonical N-Triples lines."""
-    counted = Counted()
-    for thing in things(union):
-        counted.add(thing)
-    return (json.dumps(counted.rows(), ensure_ascii=False, sort_keys=True) + "\n").encode()
+    return computed(union, FiguresFile())
 
 
-def things(lines: Iterable[bytes]) -> Iterator[Thing]:
-    """Each subject with the values of the properties read: the lines are sorted, so a
-    subject's triples are consecutive."""
-    thing: Thing | None = None
-    for subject, prop, value, _, _ in triples(lines, READ):
-        if thing is None or thing.iri != subject:
-            if thing is not None:
-                yield thing
-            thing = Thing(subject)
-        thing.values[prop].append(value)
-    if thing is not None:
-        yield thing
+def text(term: bytes) -> str:
+    """The value of a term (an IRI or a literal, as its line has it) as text."""
+    return (term_iri(term) if term[:1] == b"<" else term_literal(term)[0]).decode()
+
+
+class FiguresFile:
+    """Each subject counted with the values of the properties read."""
+
+    properties = frozenset(TERMS.values())
+
+    def __init__(self) -> None:
+        self.counted = Counted()
+        self.texts = Remembered(text)  # most come back often: types, statuses, parties
+        self.types = Remembered(self._types)  # a thing's type terms → its types (few sets)
+
+    def add(self, subject: bytes, values: Values) -> None:
+        # Every subject, even one with none of the properties read: it changes no figure.
+        types = self.types[tuple(values.get(TERMS[RDF_TYPE], ()))]
+        self.counted.add(Thing(subject.decode(), types, values, self.texts))
+
+    def _types(self, terms: tuple[bytes, ...]) -> frozenset[str]:
+        return frozenset(map(self.texts.__getitem__, terms))
+
+    def file(self) -> Pieces:
+        rows = self.counted.rows()
+        return [(json.dumps(rows, ensure_ascii=False, sort_keys=True) + "\n").encode()]
 
 
 class Counted:
@@ -91,9 +119,7 @@ class Counted:
         self.subclass: dict[str, set[str]] = defaultdict(set)  # class → its superclasses
         self.organizations: Counter[tuple[frozenset[str], frozenset[str]]] = Counter()
         self.party: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # types, countries
-        self.agreements: Counter[tuple[frozenset[str], frozenset[str], frozenset[str]]] = (
-            Counter()
-        )  # (types, statuses, events)
+        self.agreements: Counter[Agreements] = Counter()
         self.first: list[tuple[tuple[int, str], int, Thing]] = []  # a heap, negated
         self.initiatives: Counter[frozenset[str]] = Counter()
         self.domains: set[str] = set()
@@ -111,9 +137,11 @@ class Counted:
         return self.same.setdefault(found, found)
 
     def add(self, thing: Thing) -> None:
-        types = self.shared(thing[RDF_TYPE])
+        types = self.shared(thing.types)
         for parent in thing[SUBCLASS]:
             self.subclass[thing.iri].add(parent)
+        if types.isdisjoint(COUNTED):
+            return
         for cls in types.intersection(TOTALLED):
             self.total[cls] += 1
             self.unnamed[cls] += UNNAMED in types
@@ -127,9 +155,9 @@ class Counted:
             self.initiatives[types] += 1
         if DOMAIN in types:
             self.domains.add(thing.iri)
-        if f"{KZCN}AgreementStatus" in types:
+        if STATUS in types:
             self.statuses.add(thing.iri)
-        if f"{KZCN}CountClaim" in types and thing["claimedMoreThan"] and thing["claimAbout"]:
+        if CLAIM in types and thing["claimedMoreThan"] and thing["claimAbout"]:
             self.claims.append(thing)
         if NEWS_ARTICLE in types:
             self.articles.extend((thing.iri, url) for url in thing[SCHEMA_URL])
@@ -237,14 +265,15 @@ class Counted:
         return [{"status": iri(s), "count": number(counts[s])} for s in sorted(self.statuses)]
 
     def claim_rows(self) -> list[Row]:
+        under: dict[str, set[Agreements]] = defaultdict(set)  # an event → its agreements
+        for agreements in self.agreements:
+            for event in agreements[2]:
+                under[event].add(agreements)
         rows = []
         for claim in sorted(self.claims, key=lambda t: t.iri):
-            about = set(claim["claimAbout"])
-            enumerated = planned = 0
-            for (_, statuses, events), n in self.agreements.items():
-                if about & events:
-                    enumerated += n
-                    planned += n if PLANNED in statuses else 0
+            about = set().union(*(under.get(event, ()) for event in set(claim["claimAbout"])))
+            enumerated = sum(self.agreements[a] for a in about)
+            planned = sum(self.agreements[a] for a in about if PLANNED in a[1])
             for claimed in sorted(set(claim["claimedMoreThan"])):
                 rows.append(
                     {

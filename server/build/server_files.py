@@ -2,10 +2,10 @@
 the search index (search_index.py), the home page's figures (home_figures.py) and the list of
 things the sitemap names (`things`).
 
-Both are computed from the sorted union lines in pure Python: ~25 s of CPU at 10^6 triples.
-For a union held in a file they are therefore computed by a child process
-(`python -m server.build.server_files UNION DIRECTORY`), on the other core, while the publish
-step writes the dumps; a small union is done in-process."""
+All three are computed in one pass over the sorted union lines (search_index.subjects), in
+pure Python: ~10 s of CPU at 10^6 triples. For a union held in a file they are computed by a
+child process (`python -m server.build.server_files UNION DIRECTORY`), on the other core,
+while the publish step writes the dumps; a small union is done in-process."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from server.build.home_figures import home_figures
+from server.build.home_figures import FiguresFile
 from server.build.lines import LineFile, SortedLines, count_lines
-from server.build.search_index import search_index
+from server.build.search_index import IndexFile, Pieces, Values, computed, written
 from server.release import HOME_FIGURES, SEARCH_INDEX, THINGS
 from server.vocab import ID
 
@@ -29,29 +29,44 @@ Written = dict[str, tuple[str, int]]  # file name → (sha256, bytes)
 def write_server_files(directory: Path, union: SortedLines) -> Written:
     from server.build.publish import _write  # publish imports this module
 
-    files = {
-        SEARCH_INDEX: search_index(union),
-        HOME_FIGURES: home_figures(union),
-        THINGS: things(union),
-    }
     return {
         name: (digest.sha256, digest.size)
-        for name, data in files.items()
-        for digest in [_write(directory / name, data)]
+        for name, pieces in server_file_pieces(union).items()
+        for digest in [_write(directory / name, pieces)]
     }
+
+
+def server_files(union: Iterable[bytes]) -> dict[str, bytes]:
+    """The server files of the union graph, from its sorted canonical N-Triples lines."""
+    return {name: b"".join(pieces) for name, pieces in server_file_pieces(union).items()}
+
+
+def server_file_pieces(union: Iterable[bytes]) -> dict[str, Pieces]:
+    files = {SEARCH_INDEX: IndexFile(), HOME_FIGURES: FiguresFile(), THINGS: ThingsFile()}
+    return dict(zip(files, written(union, *files.values()), strict=True))
 
 
 def things(union: Iterable[bytes]) -> bytes:
     """Each IRI under the id namespace that is the subject of a triple, once, one per line,
     in the order of the lines (sorted: a subject's lines are adjacent)."""
-    prefix, found, previous = f"<{ID}".encode(), [], b""
-    for line in union:
-        if line.startswith(prefix):
-            subject = line[1 : line.index(b"> ")]
-            if subject != previous:
-                found.append(subject + b"\n")
-                previous = subject
-    return b"".join(found)
+    return computed(union, ThingsFile())
+
+
+class ThingsFile:
+    """The subjects under the id namespace (`things`)."""
+
+    properties: frozenset[bytes] = frozenset()
+    prefix = str(ID).encode()
+
+    def __init__(self) -> None:
+        self.found: list[bytes] = []
+
+    def add(self, subject: bytes, values: Values) -> None:
+        if subject.startswith(self.prefix):
+            self.found.append(subject)
+
+    def file(self) -> Pieces:
+        return [b"".join(iri + b"\n" for iri in self.found)]
 
 
 @contextmanager

@@ -21,14 +21,18 @@ The tables, for N IRIs (every subject, type and country), L labels and W words:
 Nothing here knows about Flask, the store or the ranking.
 """
 
+import io
 import json
 import mmap
 import sys
 from array import array
+from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate, chain, groupby, repeat
+from operator import add, eq, sub
 from pathlib import Path
 from typing import NamedTuple
 
@@ -223,115 +227,241 @@ class _Shifted(Sequence[int]):
 
 # --------------------------------------------------------------------------- building
 
+# Texts folded, or strings joined, in one piece: each piece's copies (as `str`, or as one
+# buffer record of 80 bytes per string that `bytes.join` holds) are in memory at once.
+AT_ONCE = 50_000
 
-class _Subject(NamedTuple):
-    labels: list[tuple[str, str | None, int]]  # text, language, property index
-    types: set[str]
-    countries: set[str]
-
-
-def _subject() -> _Subject:
-    return _Subject([], set(), set())
+# A label as its subject states it: the text (UTF-8), the language tag (`canonical_tag`), and
+# the property (an index into NAME_PROPERTIES).
+Label = tuple[bytes, str | None, int]
 
 
 def build(facts: Iterable[Fact]) -> Tables:
-    """The tables of `facts` (in memory). Facts other than labels, types and countries of
-    IRI subjects are ignored."""
-    subjects = _subjects(facts)
-    iris = sorted(
-        set(subjects).union(*(s.types | s.countries for s in subjects.values())),
-        key=lambda iri: iri.encode("utf-8"),
-    )
-    ids = {iri: i for i, iri in enumerate(iris)}
-    instances = Counter(t for s in subjects.values() for t in s.types)
-    langs = sorted({lang for s in subjects.values() for _, lang, _ in s.labels}, key=str)
-    lang_ids = {lang: i for i, lang in enumerate(langs)}
-    types, countries = _Ragged(), _Ragged()
-    label_start, entry, prop, lang = array("Q", [0]), array("I"), array("B"), array("H")
-    texts: list[str] = []
-    for i, iri in enumerate(iris):
-        subject = subjects.get(iri) or _NONE
-        types.add(ids[t] for t in sorted(subject.types, key=lambda t: (instances[t], t)))
-        countries.add(ids[c] for c in sorted(subject.countries))
-        for text, tag, prop_index in subject.labels:
-            entry.append(i)
-            prop.append(prop_index)
-            lang.append(lang_ids[tag])
-            texts.append(text)
-        label_start.append(len(entry))
-    keys = fold_all(texts)
-    by_key = array("I", sorted(range(len(keys)), key=lambda k: keys[k].encode("utf-8")))
-    words, postings = _postings(keys)
-    return Tables(
-        langs=langs,
-        iris=_strings(iris),
-        types=types.done(),
-        countries=countries.done(),
-        label_start=label_start,
-        entry=entry,
-        prop=prop,
-        lang=lang,
-        keys=_strings(keys),
-        key_chars=array("H", (min(len(key), 0xFFFF) for key in keys)),
-        texts=_strings(texts),
-        by_key=by_key,
-        words=_strings(words),
-        postings=postings,
-    )
+    """The tables of `facts` (in memory, in any order). Facts other than labels, types and
+    countries of IRI subjects are ignored."""
+    builder = Builder()
+    for iri, subject in _subjects(facts).items():
+        types, countries = builder.set(subject.types), builder.set(subject.countries)
+        builder.add(iri.encode(), types, countries, subject.labels)
+    return builder.tables()
 
 
-_NONE = _subject()
+class _Subject(NamedTuple):
+    types: list[bytes]
+    countries: list[bytes]
+    labels: list[Label]
 
 
 def _subjects(facts: Iterable[Fact]) -> dict[str, _Subject]:
-    subjects: dict[str, _Subject] = defaultdict(_subject)
+    subjects: dict[str, _Subject] = defaultdict(lambda: _Subject([], [], []))
     prop_ids = {p: i for i, p in enumerate(NAME_PROPERTIES)}
     for subject, prop, value, lang, literal in facts:
         if subject.startswith("_:"):
             continue
         if not literal:
             if prop == RDF_TYPE:
-                subjects[subject].types.add(value)
+                subjects[subject].types.append(value.encode())
             elif prop == COUNTRY:
-                subjects[subject].countries.add(value)
+                subjects[subject].countries.append(value.encode())
         elif prop in prop_ids:
-            label = (value, canonical_tag(lang), prop_ids[prop])
-            labels = subjects[subject].labels
-            if label not in labels:  # the same triple in two named graphs
-                labels.append(label)
+            label = (value.encode(), canonical_tag(lang), prop_ids[prop])
+            subjects[subject].labels.append(label)
     return subjects
 
 
-class _Ragged:
+class _Ids(dict[Hashable, int]):
+    """Each key its number, in the order first asked."""
+
+    def __missing__(self, key: Hashable) -> int:
+        found = self[key] = len(self)
+        return found
+
+
+class Builder:
+    """The tables, one subject at a time: each IRI subject once, in any order, with its types,
+    countries and labels (repeats are dropped: the same triple may come from two graphs).
+
+    Compact, for millions of labels: per subject its IRI and the ids of its set of types and
+    of countries (a graph has few distinct sets), per label small integers in arrays (its
+    text's among the distinct texts, held once). `tables` puts them in IRI order."""
+
     def __init__(self) -> None:
-        self.start, self.values = array("Q", [0]), array("I")
+        self.subjects: list[bytes] = []
+        self.sets = _Ids({frozenset(): 0})  # a set of IRIs (UTF-8) → its id
+        self.type_set, self.country_set = array("I"), array("I")
+        self.label_start = array("Q", [0])
+        self.texts = _Ids()  # each distinct text (UTF-8): labels repeat (see `_keys`)
+        self.text = array("I")  # per label, its text's id
+        self.prop, self.lang = array("B"), array("H")
+        self.tags = _Ids()  # a language tag → its id here
 
-    def add(self, values: Iterable[int]) -> None:
-        self.values.extend(values)
-        self.start.append(len(self.values))
+    def set(self, iris: Iterable[bytes]) -> int:
+        """The id of a set of types or of countries (IRIs as UTF-8), for `add`."""
+        return self.sets[frozenset(iris)]
 
-    def done(self) -> Ragged:
-        return Ragged(self.start, self.values)
+    def add(self, iri: bytes, types: int, countries: int, labels: Sequence[Label]) -> None:
+        """A subject: its IRI (UTF-8), the ids of its sets of types and of countries, and its
+        labels. One with none of them is not indexed."""
+        unique = dict.fromkeys(labels) if len(labels) > 1 else labels
+        if not (types or countries or unique):
+            return
+        self.subjects.append(iri)
+        self.type_set.append(types)
+        self.country_set.append(countries)
+        if unique:
+            texts, tags, props = zip(*unique, strict=True)
+            self.text.extend(map(self.texts.__getitem__, texts))
+            self.prop.extend(props)
+            self.lang.extend(map(self.tags.__getitem__, tags))
+        self.label_start.append(len(self.text))
+
+    def tables(self) -> Tables:
+        """The tables (once: the distinct texts are let go as soon as they are used)."""
+        iris, records = self._iris()
+        sets = list(self.sets)
+        ids = {iri: bisect_left(iris, iri) for found in sets for iri in found}
+        instances: Counter[bytes] = Counter()
+        for set_id, n in Counter(self.type_set).items():
+            instances.update(dict.fromkeys(sets[set_id], n))
+        # Per set: as types, most specific (fewest instances) first; as countries, sorted.
+        types = [[ids[t] for t in sorted(s, key=lambda t: (instances[t], t))] for s in sets]
+        countries = [sorted(ids[c] for c in found) for found in sets]
+        # Records past the last subject are the IRIs that are only a type or a country.
+        type_set = self.type_set + array("I", [0])
+        country_set = self.country_set + array("I", [0])
+        ends = self.label_start[1:] + self.label_start[-1:]
+        starts = list(map(self.label_start.__getitem__, records))
+        counts = list(map(sub, map(ends.__getitem__, records), starts))
+        order = array("I", chain.from_iterable(map(range, starts, map(add, starts, counts))))
+        langs = sorted(self.tags, key=str)
+        lang_ids = [langs.index(tag) for tag in self.tags]
+        texts, self.texts = list(self.texts), _Ids()
+        text = array("I", map(self.text.__getitem__, order))
+        keys, key_chars = _keys(texts, text)
+        written = _strings(list(map(texts.__getitem__, text)))
+        del texts
+        return _tables(
+            iris=iris,
+            types=_ragged(map(types.__getitem__, map(type_set.__getitem__, records))),
+            countries=_ragged(map(countries.__getitem__, map(country_set.__getitem__, records))),
+            label_start=array("Q", accumulate(counts, initial=0)),
+            entry=array("I", chain.from_iterable(map(repeat, range(len(iris)), counts))),
+            prop=array("B", map(self.prop.__getitem__, order)),
+            lang=array("H", map(lang_ids.__getitem__, map(self.lang.__getitem__, order))),
+            langs=langs,
+            keys=keys,
+            key_chars=key_chars,
+            texts=written,
+        )
+
+    def _iris(self) -> tuple[list[bytes], list[int]]:
+        """Every IRI in byte order (the subjects, and the types and countries that are not
+        subjects), and for each the subject it is (past the last subject when none)."""
+        subjects = sorted(range(len(self.subjects)), key=self.subjects.__getitem__)
+        ordered = list(map(self.subjects.__getitem__, subjects))
+        if any(map(eq, ordered, ordered[1:])):
+            raise ValueError("a subject was added twice")
+        iris, records, at = [], [], 0
+        for iri in sorted(set().union(*self.sets)):
+            cut = bisect_left(ordered, iri, at)
+            if cut < len(ordered) and ordered[cut] == iri:
+                continue
+            iris += ordered[at:cut]
+            records += subjects[at:cut]
+            iris.append(iri)
+            records.append(len(self.subjects))
+            at = cut
+        iris += ordered[at:]
+        records += subjects[at:]
+        return iris, records
 
 
-def _postings(keys: list[str]) -> tuple[list[str], Ragged]:
-    holders: dict[str, list[int]] = defaultdict(list)
-    for label, key in enumerate(keys):
+def _tables(
+    *,
+    iris: list[bytes],
+    types: Ragged,
+    countries: Ragged,
+    label_start: array,
+    entry: array,
+    prop: array,
+    lang: array,
+    langs: list[str | None],
+    keys: list[bytes],
+    key_chars: array,
+    texts: Strings,
+) -> Tables:
+    """The tables, with the words of the labels' keys."""
+    by_key = array("I", sorted(range(len(keys)), key=keys.__getitem__))
+    words, postings = _postings(keys, by_key)
+    return Tables(
+        langs=langs,
+        iris=_strings(iris),
+        types=types,
+        countries=countries,
+        label_start=label_start,
+        entry=entry,
+        prop=prop,
+        lang=lang,
+        keys=_strings(keys),
+        key_chars=key_chars,
+        texts=texts,
+        by_key=by_key,
+        words=_strings(words),
+        postings=postings,
+    )
+
+
+def _keys(texts: list[bytes], text: Sequence[int]) -> tuple[list[bytes], array]:
+    """The folded key (UTF-8) of each label, from the distinct `texts` and each label's text,
+    and its length in characters (at most 65535). Labels repeat (a thing's name in several
+    properties, things of one name, the Cyrillic and Latin spellings of a Kazakh name fold
+    alike), so each distinct text is folded once and its key shared; in pieces, so that the
+    texts are never all held as `str` at once."""
+    encoded: list[bytes] = []
+    chars = array("H")
+    for start in range(0, len(texts), AT_ONCE):
+        folded = fold_all([t.decode() for t in texts[start : start + AT_ONCE]])
+        encoded += [key.encode() for key in folded]
+        chars.extend(min(len(key), 0xFFFF) for key in folded)
+    return list(map(encoded.__getitem__, text)), array("H", map(chars.__getitem__, text))
+
+
+def _ragged(lists: Iterable[Sequence[int]]) -> Ragged:
+    held = list(lists)
+    start = array("Q", accumulate(map(len, held), initial=0))
+    return Ragged(start, array("I", chain.from_iterable(held)))
+
+
+def _postings(keys: list[bytes], by_key: Sequence[int]) -> tuple[list[bytes], Ragged]:
+    """Each word of the keys, with the labels holding it. The labels of a key are adjacent in
+    `by_key` (and ascending: the sort is stable), so each distinct key is split once; a word's
+    labels, runs from several keys, are then sorted (Timsort merges runs). A key's words are
+    joined by single spaces and no byte of a multi-byte UTF-8 letter is a space, so
+    `bytes.split` splits a key as `str.split` would."""
+    holders: dict[bytes, list[int]] = defaultdict(list)
+    for key, labels in groupby(by_key, keys.__getitem__):
+        run = list(labels)
         for word in dict.fromkeys(key.split()):
-            holders[word].append(label)
-    words = sorted(holders, key=lambda w: w.encode("utf-8"))
-    postings = _Ragged()
+            holders[word].extend(run)
+    words = sorted(holders)
     for word in words:
-        postings.add(holders[word])
-    return words, postings.done()
+        holders[word].sort()
+    return words, _ragged(map(holders.__getitem__, words))
 
 
-def _strings(items: list[str]) -> Strings:
-    encoded = [item.encode("utf-8") + SEPARATOR for item in items]
-    offsets = array("Q", [0])
-    for item in encoded:
-        offsets.append(offsets[-1] + len(item))
-    return Strings(b"".join(encoded), offsets)
+def _strings(items: list[bytes]) -> Strings:
+    lengths = map(len(SEPARATOR).__add__, map(len, items))
+    return Strings(_joined(items), array("Q", accumulate(lengths, initial=0)))
+
+
+def _joined(items: list[bytes]) -> bytes:
+    """The items, each followed by SEPARATOR, in pieces (see AT_ONCE): `BytesIO.getvalue`
+    hands over its buffer without a copy."""
+    blob = io.BytesIO()
+    for start in range(0, len(items), AT_ONCE):
+        blob.write(SEPARATOR.join(items[start : start + AT_ONCE]))
+        blob.write(SEPARATOR)
+    return blob.getvalue()
 
 
 # --------------------------------------------------------------------------- writing
@@ -339,6 +469,12 @@ def _strings(items: list[str]) -> Strings:
 
 def encode(tables: Tables) -> bytes:
     """The file: MAGIC, a one-line JSON header (where each table lies), then the tables."""
+    return b"".join(pieces(tables))
+
+
+def pieces(tables: Tables) -> list[bytes | memoryview]:
+    """The file in pieces, most of them views of the tables' own memory: written one after
+    the other, without a copy of the whole (at 10^7 triples the file is past 1 GB)."""
     named: dict[str, bytes | array] = {}
     for name in ("iris", "keys", "texts", "words"):
         strings: Strings = getattr(tables, name)
@@ -359,7 +495,7 @@ def _array(code: str, values: Sequence[int]) -> array:
     return values if isinstance(values, array) and values.typecode == code else array(code, values)
 
 
-def _layout(named: dict[str, bytes | array], langs: list[str | None]) -> bytes:
+def _layout(named: dict[str, bytes | array], langs: list[str | None]) -> list[bytes | memoryview]:
     """Place the tables one after the other, aligned; the header says where (its own length
     is settled first: offsets are written with a fixed width)."""
     entries = {
@@ -373,14 +509,14 @@ def _layout(named: dict[str, bytes | array], langs: list[str | None]) -> bytes:
     for name, (code, size) in entries.items():
         places[name] = (position, size, code)
         position = _aligned(position + size)
-    pieces = [MAGIC, _header(places, langs, width)]
+    parts: list[bytes | memoryview] = [MAGIC, _header(places, langs, width)]
     written = len(MAGIC) + header_size
     for name, data in named.items():
         start = places[name][0]
-        pieces.append(b"\0" * (start - written))
-        pieces.append(data.tobytes() if isinstance(data, array) else data)
+        parts.append(b"\0" * (start - written))
+        parts.append(memoryview(data).cast("B") if isinstance(data, array) else data)
         written = start + _size(data)
-    return b"".join(pieces)
+    return parts
 
 
 def _header(places: dict[str, tuple[int, int, str]], langs: list[str | None], width: int) -> bytes:
