@@ -313,12 +313,8 @@ def test_when_a_dump_and_the_store_both_fail_neither_error_is_lost(
     assert not (tmp_path / "build" / "current").exists()
 
 
-def test_a_failed_dump_stops_the_store_waiting_for_the_metadata(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The store is built in a thread that waits for the metadata graph at its end: when a
-    dump fails first, that wait ends with CancelledError (no thread left blocked) and the
-    dump's own error is the one raised."""
+def watch_store(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
+    """The errors the store's thread ends with, from now on."""
     seen: list[BaseException] = []
     load_store = publish_module.load_store
 
@@ -329,10 +325,21 @@ def test_a_failed_dump_stops_the_store_waiting_for_the_metadata(
             seen.append(error)
             raise
 
+    monkeypatch.setattr(publish_module, "load_store", watched_store)
+    return seen
+
+
+def test_a_failed_dump_stops_the_store_waiting_for_the_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store is built in a thread that waits for the metadata graph at its end: when a
+    dump fails first, that wait ends with CancelledError (no thread left blocked) and the
+    dump's own error is the one raised."""
+    seen = watch_store(monkeypatch)
+
     def broken_writer(*_: object) -> bytes:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(publish_module, "load_store", watched_store)
     monkeypatch.setattr(publish_module, "trig", broken_writer)  # after the metadata is known
     with pytest.raises(RuntimeError, match="disk full"):
         publish_sample(tmp_path / "late")
@@ -399,17 +406,7 @@ def test_a_release_left_unfinished_is_refused_and_its_store_stops(
     """release_writer starts the store before the build knows whether it will publish: a
     block that ends without `finish` (a failed validation is an error before it) fails, and
     the store's thread, waiting for the metadata, ends with CancelledError."""
-    seen: list[BaseException] = []
-    load_store = publish_module.load_store
-
-    def watched_store(path: Path, content, metadata) -> None:
-        try:
-            load_store(path, content, metadata)
-        except BaseException as error:
-            seen.append(error)
-            raise
-
-    monkeypatch.setattr(publish_module, "load_store", watched_store)
+    seen = watch_store(monkeypatch)
     graphs = sample_graphs()
     lines = {name: LineList(publish_module._canonical_lines([graphs[name]])[0]) for name in graphs}
     unfinished = publish_module.release_writer(tmp_path, lines)
