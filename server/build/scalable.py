@@ -260,8 +260,8 @@ def build_in(
     conforming: ConformingCheck,
 ) -> StoreChecked:
     """The build in a staged release. Once reasoned, the release's content is known: its store
-    and server files start then, on the other core, while validation runs on this one; a
-    failed validation stops them and nothing is published."""
+    and the union's merge start then, on the other core, while validation runs on this one;
+    a failed validation stops them and nothing is published."""
     workspace = Workspace.open(found, staged.workdir)
     seconds: dict[str, float] = {}
     shapes, asserted, inference = parse_and_reason(workspace, found, timed, seconds)
