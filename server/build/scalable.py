@@ -11,9 +11,9 @@ which stops at about 10^5 triples. Here:
   (the shapes graph itself is small and read with rdflib);
 - publish: publish.release_writer, fed with the sorted lines: the asserted graphs from the
   parsed N-Triples as written (a store would give its normalized literals: "+07" → "7"), and
-  the inferred graph. Its slow parts — the release's store, the server files — need only
-  those lines, so they start as soon as reasoning ends and run on the other core while
-  validation runs; the dumps follow validation.
+  the inferred graph. The release's store and the union's merge need only those lines, so
+  they start as soon as reasoning ends and run on the other core while validation runs; the
+  dumps and the server files (a child process) follow validation, once its store is freed.
 
 Input with blank nodes is refused (UnsupportedInput): publishing needs canonical blank node
 labels, computed over the whole dataset in memory (publish._canonicalize); the reference
@@ -58,7 +58,7 @@ ASSERTED = {"ontology": ONTOLOGY_GRAPH, "data": DATA_GRAPH}
 # Input (ontology/ + data/ files) up to this size is validated in memory: our Turtle takes
 # ~110 MB per 10^6 triples, and Oxigraph holds them in ~350 MB (3.5 GB at 10^7, measured), so
 # 1.2 GB of input stays within the 8 GiB budget of issue #5 with the release's store loading
-# and the server files computed alongside.
+# alongside (the server files' child starts once the validation store is freed).
 MEMORY_STORE_BYTES = int(os.environ.get("KZCN_MEMORY_STORE_BYTES", 1200 << 20))
 
 # Given by pipeline.py, which owns timing and the "does not conform" decision.
