@@ -318,9 +318,9 @@ def watch_store(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
     seen: list[BaseException] = []
     load_store = publish_module.load_store
 
-    def watched_store(path: Path, content, metadata) -> None:
+    def watched_store(*args: object) -> None:
         try:
-            load_store(path, content, metadata)
+            load_store(*args)
         except BaseException as error:
             seen.append(error)
             raise

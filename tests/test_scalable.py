@@ -14,7 +14,7 @@ import pytest
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import OWL, SKOS, XSD
 
-from server.build import rules
+from server.build import rules, scalable
 from server.build.pipeline import Checked, check
 from server.build.reason import infer
 from server.build.rules import (
@@ -361,6 +361,34 @@ def test_the_store_changes_exactly_the_datatypes_the_validator_expects() -> None
         stored = next(iter(store)).object.datatype.value
         assert stored == STORED_AS.get(written, written), name
     assert set(STORED_AS) <= {str(XSD[name]) for name in samples}
+
+
+def test_the_side_copies_are_found_in_the_written_lines(tmp_path: Path) -> None:
+    """scalable.side_copies scans the parsed N-Triples for the lines to copy into a side graph
+    (STORED_AS) and for blank nodes: it must find what looking at every quad finds — and not
+    be fooled by the same text inside a literal."""
+    xsd = str(XSD)
+    lines = [
+        f'<urn:a> <urn:p> "7"^^<{xsd}int> .',
+        f'<urn:a> <urn:q> "7"^^<{xsd}integer> .',
+        f'<urn:b> <urn:p> "2025-09-02T10:00:00Z"^^<{xsd}dateTimeStamp> .',
+        f'<urn:c> <urn:p> "text with > _: and ^^<{xsd}int> . inside" .',
+        f'<urn:c> <urn:p> "-3"^^<{xsd}nonPositiveInteger> .',
+        '<urn:d> <urn:p> "x"@en .',
+    ]
+    parsed = tmp_path / "parsed.nt"
+    parsed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = {
+        str(copy)
+        for quad in ox.parse(path=parsed, format=ox.RdfFormat.N_TRIPLES)
+        if (copy := rules.written_as_quad(quad)) is not None
+    }
+    assert len(expected) == 3
+    assert {str(copy) for copy in scalable.side_copies(parsed)} == expected
+    for blank in ("_:b0 <urn:p> <urn:a> .", "<urn:a> <urn:p> _:b0 ."):
+        parsed.write_text("\n".join([*lines, blank]) + "\n", encoding="utf-8")
+        with pytest.raises(scalable.UnsupportedInput, match="blank node"):
+            scalable.side_copies(parsed)
 
 
 # --------------------------------------------------------------------------- generated data

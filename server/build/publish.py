@@ -38,7 +38,7 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -254,18 +254,37 @@ def write_release(
 
 
 @contextmanager
-def release_writer(directory: Path, content: Mapping[str, SortedLines]) -> Iterator[ReleaseWriter]:
+def release_writer(
+    directory: Path,
+    content: Mapping[str, SortedLines] | None = None,
+    early: Mapping[str, Path] | None = None,
+) -> Iterator[ReleaseWriter]:
     """Start the work that needs only the content lines: the release's store, bulk-loaded in a
-    thread, and the union of the graphs, merged in another. The block then calls `finish`; the
-    scalable build validates first, on this core, while they run on the other. Leaving the
-    block without `finish` (an error, a failed validation) stops them and raises."""
+    thread, and the union of the graphs, merged in another once `content` is known (given
+    here, or later to `add_content`). `early`: graphs whose triples are known before their
+    sorted lines are, as N-Triples files (the asserted graphs as parsed): the store starts
+    with them at once, while the scalable build reasons. The block then calls `finish`; the
+    scalable build validates first, on this core, while the threads run on the other. Leaving
+    the block without `finish` (an error, a failed validation) stops them and raises."""
     workdir = directory / WORKDIR
     workdir.mkdir(exist_ok=True)
+    known: Future[Mapping[str, SortedLines]] = Future()
     metadata: Future[SortedLines] = Future()
-    store = partial(load_store, directory / STORE_DIR, content, metadata)
-    union = partial(union_of, [content[name] for name in UNION_GRAPHS], workdir, "union")
-    with _alongside(store, on_error=metadata.cancel), _alongside(union) as merging:
-        writer = ReleaseWriter(directory, content, merging.result, metadata)
+    store = partial(load_store, directory / STORE_DIR, early or {}, known, metadata)
+
+    def stop() -> None:  # what the store's thread may be waiting for
+        known.cancel()
+        metadata.cancel()
+
+    with _alongside(store, on_error=stop), ExitStack() as merging:
+
+        def merge(content: Mapping[str, SortedLines]) -> Future[SortedLines]:
+            union = partial(union_of, [content[name] for name in UNION_GRAPHS], workdir, "union")
+            return merging.enter_context(_alongside(union))
+
+        writer = ReleaseWriter(directory, known, metadata, merge)
+        if content is not None:
+            writer.add_content(content)
         yield writer
         if not writer.finished:
             raise RuntimeError("the release was left unfinished")
@@ -277,10 +296,17 @@ class ReleaseWriter:
     knows (the validation report, the version, the date, the extra files)."""
 
     directory: Path
-    content: Mapping[str, SortedLines]
-    union: Callable[[], SortedLines]  # waits for the merge
-    metadata: Future[SortedLines]  # the store's thread waits for it
+    content: Future[Mapping[str, SortedLines]]  # the store's thread waits for it
+    metadata: Future[SortedLines]  # and then for this
+    merge: Callable[[Mapping[str, SortedLines]], Future[SortedLines]]
+    union: Future[SortedLines] | None = None
     finished: bool = False
+
+    def add_content(self, content: Mapping[str, SortedLines]) -> None:
+        """The sorted lines of every graph of UNION_GRAPHS: the store loads those it does
+        not have yet, and the union's merge starts."""
+        self.content.set_result(content)
+        self.union = self.merge(content)
 
     def finish(
         self, report: rdflib.Graph, version: str, created: date, extras: Mapping[str, bytes]
@@ -288,7 +314,9 @@ class ReleaseWriter:
         """Every file but the store's. The server files are computed alongside the dumps, by
         a child process for lines in files: not during validation, whose store may hold
         gigabytes at once (at 10^7 triples the two would pass 8 GiB together)."""
-        directory, content, union = self.directory, self.content, self.union()
+        if self.union is None:
+            raise RuntimeError("the release's content was never given")
+        directory, content, union = self.directory, self.content.result(), self.union.result()
         for relative, data in sorted(extras.items()):  # e.g. the example queries, as they are
             (directory / relative).parent.mkdir(parents=True, exist_ok=True)
             _write(directory / relative, data)
@@ -388,26 +416,41 @@ def _metadata_lines(metadata: rdflib.Graph) -> Lines:
 
 
 def load_store(
-    path: Path, content: Mapping[str, SortedLines], metadata: Future[SortedLines]
+    path: Path,
+    early: Mapping[str, Path],
+    content: Future[Mapping[str, SortedLines]],
+    metadata: Future[SortedLines],
 ) -> None:
-    """Build the on-disk store graph by graph, then add the metadata graph once it is known;
-    it is dropped (closed) on return so it can be reopened read-only. A cancelled `metadata`
-    (the release failed) stops it at the next graph: a bulk load cannot be interrupted."""
+    """Build the on-disk store graph by graph — the `early` ones first, then the rest of the
+    content once it is known — then add the metadata graph once that is known; it is dropped
+    (closed) on return so it can be reopened read-only. A cancelled `metadata` (the release
+    failed) stops it at the next graph: a bulk load cannot be interrupted."""
     store = ox.Store(str(path))
-    for name, lines in content.items():
-        if metadata.cancelled():
-            raise CancelledError
-        load_graph(store, name, lines)
+    for name, parsed in early.items():
+        _load_unless_cancelled(store, name, parsed, metadata)
+    for name, lines in content.result().items():
+        if name not in early:
+            _load_unless_cancelled(store, name, lines, metadata)
     store.optimize()  # before waiting: the metadata graph is a few hundred triples
     load_graph(store, "metadata", metadata.result())
     store.flush()
 
 
-def load_graph(store: ox.Store, name: str, lines: SortedLines) -> None:
-    """Bulk-load the lines of a graph of the release into its named graph of `store`."""
+def _load_unless_cancelled(
+    store: ox.Store, name: str, lines: SortedLines | Path, metadata: Future[SortedLines]
+) -> None:
+    if metadata.cancelled():
+        raise CancelledError
+    load_graph(store, name, lines)
+
+
+def load_graph(store: ox.Store, name: str, lines: SortedLines | Path) -> None:
+    """Bulk-load the lines of a graph of the release (or an N-Triples file of its triples, in
+    any order) into its named graph of `store`."""
     graph = ox.NamedNode(str(GRAPHS[name]))
-    if isinstance(lines, LineFile):  # read by Oxigraph itself, not through Python's GIL
-        store.bulk_load(path=lines.path, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+    if isinstance(lines, LineFile | Path):  # read by Oxigraph itself, not through Python's GIL
+        source = lines.path if isinstance(lines, LineFile) else lines
+        store.bulk_load(path=source, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
     else:
         store.bulk_load(lines.open(), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 

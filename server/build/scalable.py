@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,15 +37,17 @@ from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph
+from rdflib.namespace import XSD
 
 from ..config import Paths
 from ..release import UNION_GRAPHS
-from .lines import LineFile, SortedLines
+from .lines import READ_BUFFER, LineFile, SortedLines, whole_lines
 from .publish import Staged, release_writer, staged_release
 from .rules import (
     DATA_GRAPH,
     ONTOLOGY_GRAPH,
     OX_FORMATS,
+    STORED_AS,
     UnsupportedVocabulary,
     count,
     written_as_quad,
@@ -149,18 +152,16 @@ def parse_files_to(store: ox.Store, files: Sequence[Path], graph: ox.NamedNode, 
     keep as written (rules.STORED_AS). Parsing twice, on both cores, takes less time than
     loading the N-Triples once written (the loader runs in Rust, without the GIL). The error
     reported is the writer's: it names the file and line."""
-    side: list[ox.Quad] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
         loading = pool.submit(_load_files, store, files, graph)
         with out.open("wb") as ntriples:
             for path in files:
-                quads = _noting(_parse(path), side)
                 try:
-                    ox.serialize(quads, ntriples, format=ox.RdfFormat.N_TRIPLES)
+                    ox.serialize(_parse(path), ntriples, format=ox.RdfFormat.N_TRIPLES)
                 except SyntaxError as error:
                     raise _source_error(path, error) from error
         loading.result()
-    store.bulk_extend(side)  # not transactional: several times cheaper on disk
+    store.bulk_extend(side_copies(out))  # not transactional: several times cheaper on disk
 
 
 def _load_files(store: ox.Store, files: Sequence[Path], graph: ox.NamedNode) -> None:
@@ -175,16 +176,44 @@ def _parse(path: Path) -> Iterator[ox.Quad]:
     return ox.parse(path=path, format=OX_FORMATS[path.suffix], base_iri=path.as_uri())
 
 
-def _noting(quads: Iterator[ox.Quad], side: list[ox.Quad]) -> Iterator[ox.Quad]:
-    for quad in quads:
-        if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
-            raise UnsupportedInput(
-                f"a blank node in {quad}: the scalable engine publishes only graphs without "
-                "blank nodes; build with the reference engine instead"
-            )
-        if (copy := written_as_quad(quad)) is not None:
-            side.append(copy)
-        yield quad
+# The lines that may hold a blank node or a literal the store would not keep as written: found
+# in the written N-Triples by a scan, and only those parsed again (looking at every quad as it
+# was written, in Python, cost more than writing them). Each pattern opens with a literal, which
+# the regex engine looks for first: a pattern such as ^_: would be tried at every byte.
+_NOTED = [
+    re.compile(rb"_:"),
+    re.compile(
+        rb"\^\^<http://www\.w3\.org/2001/XMLSchema#(?:"
+        + b"|".join(re.escape(t.removeprefix(str(XSD)).encode()) for t in STORED_AS)
+        + rb")> \.$",
+        re.MULTILINE,
+    ),
+]
+
+
+def side_copies(ntriples: Path) -> list[ox.Quad]:
+    """The side-graph copies (rules.written_as_quad) of the lines of `ntriples`; input with a
+    blank node is refused."""
+    side = []
+    with ntriples.open("rb") as lines:
+        for block in whole_lines(lines, READ_BUFFER):
+            noted = b"".join(_noted_lines(block))
+            for quad in ox.parse(noted, format=ox.RdfFormat.N_TRIPLES) if noted else ():
+                if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
+                    raise UnsupportedInput(
+                        f"a blank node in {quad}: the scalable engine publishes only graphs "
+                        "without blank nodes; build with the reference engine instead"
+                    )
+                if (copy := written_as_quad(quad)) is not None:
+                    side.append(copy)
+    return side
+
+
+def _noted_lines(block: bytes) -> Iterator[bytes]:
+    """The lines of `block` where some _NOTED pattern matches, each once, in order."""
+    found = (m.start() for pattern in _NOTED for m in pattern.finditer(block))
+    for start in sorted({block.rfind(b"\n", 0, at) + 1 for at in found}):
+        yield block[start : block.index(b"\n", start) + 1]
 
 
 def _source_error(path: Path, error: SyntaxError) -> SourceError:
@@ -211,14 +240,17 @@ def parse_and_reason(
     return shapes, asserted, timed(seconds, "reason", lambda: reason(workspace))
 
 
-def reason(workspace: Workspace) -> Inference:
+def reason(workspace: Workspace, keep_parsed: bool = False) -> Inference:
     """The inferred graph from the parsed lines, kept for publishing. Validation reads the
-    asserted graphs only (as pyshacl does in validate.py), so it stays out of the store."""
+    asserted graphs only (as pyshacl does in validate.py), so it stays out of the store.
+    The parsed files go once sorted (at 10^7 triples, gigabytes of disk), unless
+    `keep_parsed`: the release's store may still be reading them."""
     parsed = {name: workspace.parsed(name) for name in ASSERTED}
     inference = infer_lines(parsed, workspace.workdir)
     workspace.sorted = {**inference.asserted, "inferred": inference.lines}
     for path in parsed.values():
-        path.unlink()  # sorted now: at 10^7 triples, gigabytes of disk
+        if not keep_parsed:
+            path.unlink()
     return inference
 
 
@@ -264,10 +296,12 @@ def build_in(
     a failed validation stops them and nothing is published."""
     workspace = Workspace.open(found, staged.workdir)
     seconds: dict[str, float] = {}
-    shapes, asserted, inference = parse_and_reason(workspace, found, timed, seconds)
-    content = {name: sorted_graph(workspace, name) for name in UNION_GRAPHS}
+    shapes, asserted = timed(seconds, "parse", lambda: parse_into(workspace, found))
+    parsed = {name: workspace.parsed(name) for name in ASSERTED}
     with ExitStack() as publishing:
-        writer = publishing.enter_context(release_writer(staged.directory, content))
+        writer = publishing.enter_context(release_writer(staged.directory, early=parsed))
+        inference = timed(seconds, "reason", lambda: reason(workspace, keep_parsed=True))
+        writer.add_content({name: sorted_graph(workspace, name) for name in UNION_GRAPHS})
         validation = timed(seconds, "validate", lambda: validate_store(workspace.store, shapes))
         checked = StoreChecked(found.version, asserted, inference.inferred, validation, seconds)
         conforming(validation)
