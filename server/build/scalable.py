@@ -9,11 +9,13 @@ which stops at about 10^5 triples. Here:
   is its in-store twin), which also sorts every graph of the release (GNU sort);
 - validate: shacl_sparql.validate_store, the shapes as SPARQL queries over the asserted graphs
   (the shapes graph itself is small and read with rdflib);
-- publish: publish.release_writer, fed with the sorted lines: the asserted graphs from the
-  parsed N-Triples as written (a store would give its normalized literals: "+07" → "7"), and
-  the inferred graph. The release's store and the union's merge need only those lines, so
-  they start as soon as reasoning ends and run on the other core while validation runs; the
-  dumps and the server files (a child process) follow validation, once its store is freed.
+- publish: publish.release_writer. The release's store needs no sorted lines: it starts
+  bulk-loading the asserted graphs as parsed as soon as parsing ends, and runs alongside
+  reasoning. Once reasoned, the sorted lines are known (the asserted graphs as written: a
+  store would give its normalized literals, "+07" → "7"; and the inferred graph): the store
+  adds the inferred graph and the union's merge starts, on the other core while validation
+  runs; the dumps and the server files (a child process) follow validation, once its store
+  is freed.
 
 Input with blank nodes is refused (UnsupportedInput): publishing needs canonical blank node
 labels, computed over the whole dataset in memory (publish._canonicalize); the reference
@@ -291,9 +293,9 @@ def build_in(
     timed: Timer,
     conforming: ConformingCheck,
 ) -> StoreChecked:
-    """The build in a staged release. Once reasoned, the release's content is known: its store
-    and the union's merge start then, on the other core, while validation runs on this one;
-    a failed validation stops them and nothing is published."""
+    """The build in a staged release. The release's store starts once parsed; once reasoned,
+    the release's content is known and the union's merge starts too, on the other core while
+    validation runs on this one; a failed validation stops them and nothing is published."""
     workspace = Workspace.open(found, staged.workdir)
     seconds: dict[str, float] = {}
     shapes, asserted = timed(seconds, "parse", lambda: parse_into(workspace, found))
