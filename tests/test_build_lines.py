@@ -49,14 +49,20 @@ def sample_lines(copies: int = 40) -> list[bytes]:
     return lines
 
 
-@pytest.mark.parametrize("in_memory", [10_000, 3])
+@pytest.mark.parametrize(
+    ("in_memory", "in_memory_bytes"), [(10_000, 1 << 20), (3, 1 << 20), (10_000, 300)]
+)
 def test_sorting_in_memory_or_on_disk_gives_pythons_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: int, in_memory_bytes: int
 ) -> None:
+    """Few lines are sorted in memory; past a number of lines, or of bytes (a few long lines
+    such as JSON-LD nodes), through a file."""
     monkeypatch.setattr(lines_module, "IN_MEMORY_LINES", in_memory)
+    monkeypatch.setattr(lines_module, "IN_MEMORY_BYTES", in_memory_bytes)
     unsorted = sample_lines()
     result = sort_unique(unsorted, tmp_path, "sample")
-    assert isinstance(result, LineList if in_memory > len(unsorted) else LineFile)
+    spills = in_memory < len(unsorted) or in_memory_bytes < sum(map(len, unsorted))
+    assert isinstance(result, LineFile if spills else LineList)
     assert list(result) == sorted(set(unsorted))
     assert len(result) == len(set(unsorted))
     assert list(result) == list(result), "iterable more than once"

@@ -22,8 +22,10 @@ from typing import BinaryIO, Protocol
 from .rules import bcp47_case
 
 READ_BUFFER = 1 << 20
-# Beyond this many lines a sort spills to disk (a line is ~100-300 bytes: ~100 MB in memory).
+# Beyond this many lines, or bytes, a sort spills to disk (a line is ~100-300 bytes: ~100 MB
+# in memory; the bytes bound long lines, such as the JSON-LD nodes of ~2 KB each).
 IN_MEMORY_LINES = 500_000
+IN_MEMORY_BYTES = 256 << 20
 SORT_MEMORY = os.environ.get("KZCN_SORT_MEMORY", "1G")  # GNU sort's buffer (-S)
 
 
@@ -124,13 +126,15 @@ def keep_sorted(lines: Iterable[bytes], workdir: Path, name: str) -> SortedLines
 
 
 def _held_or_written(lines: Iterable[bytes], path: Path) -> list[bytes] | int:
-    """Up to IN_MEMORY_LINES lines as a list; beyond that, all of them written to `path`
-    (then their number is returned)."""
+    """Up to IN_MEMORY_LINES lines and IN_MEMORY_BYTES as a list; beyond that, all of them
+    written to `path` (then their number is returned)."""
     batch: list[bytes] = []
+    held = 0
     iterator = iter(lines)
     for line in iterator:
         batch.append(line)
-        if len(batch) > IN_MEMORY_LINES:
+        held += len(line)
+        if len(batch) > IN_MEMORY_LINES or held > IN_MEMORY_BYTES:
             count = len(batch)
             with path.open("wb", buffering=READ_BUFFER) as out:
                 out.writelines(batch)
