@@ -10,10 +10,14 @@ For each size, in one run: generate a synthetic project root (bench/generate.py;
 unchanged), build it with `kzcn-kg build` in a
 subprocess (step timings from its output, peak RSS of its process tree), bulk-load the release
 into a private Virtuoso (time, Virtuoso's peak RSS), then for each backend — the embedded store,
-and Virtuoso through KZCN_STORE — start `kzcn-kg serve` with caches off and time sequential
-requests: the example queries and the HTML and Turtle pages of a few generated entities of
-different kinds, one warm-up pass then --repeats passes. A request past the server's time limit
-is recorded as timed out (a 503 after the limit), never dropped.
+and Virtuoso through KZCN_STORE — prepare the example queries' answers with `kzcn-kg prepare`
+(wall and CPU time: a cost per release), start `kzcn-kg serve` with caches off and time
+sequential requests: the example queries and the HTML and Turtle pages of a few generated
+entities of different kinds, one warm-up pass then --repeats passes; then the example queries
+again on a server with KZCN_PREPARED=0, which answers them from the engine ("mix p50 live",
+recorded under "queries" as in earlier runs; served prepared under "queries_prepared"). A
+request past the server's time limit is recorded as timed out (a 503 after the limit), never
+dropped.
 
 Results are merged by size into bench/results/scale.json (a run of 1e6 keeps the 1e4 numbers)
 and drawn into bench/results/scale.png (log–log, one panel per cost).
@@ -81,6 +85,12 @@ TYPE_LINE = re.compile(r"^(\w+):(\S+) a kzcn:(\w+) \.$")
 SCAN_LINES = 50_000  # per data file: entities of every kind a file has appear early in it
 PAGE_FORMATS = {"html": "text/html", "ttl": "text/turtle"}
 GROUPS = ("queries", *PAGE_FORMATS, "site")
+PREPARED_GROUP = "queries_prepared"  # the example queries served from prepared answers
+MIX_LABELS = {"queries": "live", PREPARED_GROUP: "prepared"}
+# `prepared 86 answers of 21 queries (310,943,819 bytes); skipped 0; …` from `kzcn-kg prepare`.
+PREPARED_LINE = re.compile(
+    r"prepared (\d+) answers of (\d+) queries \(([\d,]+) bytes\); skipped (\d+)"
+)
 BACKENDS = ("embedded", "virtuoso")
 
 
@@ -172,11 +182,11 @@ class Measured:
     out: str
 
 
-def run_measured(command: list[str]) -> Measured:
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measured:
     """Run a command to completion, timed, with the peak RSS of its process tree."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
     with PeakRss(lambda: process.pid) as memory:
         out, _ = process.communicate()
     seconds = time.perf_counter() - start
@@ -374,11 +384,19 @@ def samples_of(result: dict, repeats: int) -> list[float]:
 
 
 @contextlib.contextmanager
-def serving(build_dir: Path, store_url: str | None, limit: float, log: Path) -> Iterator[dict]:
-    """`kzcn-kg serve` over the current release with every cache off; yields its base URL
-    and, once done, the peak RSS of its process tree (web worker and query processes)."""
+def serving(
+    build_dir: Path, store_url: str | None, limit: float, log: Path, prepared: bool = True
+) -> Iterator[dict]:
+    """`kzcn-kg serve` over the current release with every cache off (and with or without
+    its prepared answers); yields its base URL and, once done, the peak RSS of its process
+    tree (web worker and query processes)."""
     port = free_port()
-    env = {**os.environ, "KZCN_CACHE_BYTES": "0", "KZCN_STORE": store_url or ""}
+    env = {
+        **os.environ,
+        "KZCN_CACHE_BYTES": "0",
+        "KZCN_STORE": store_url or "",
+        "KZCN_PREPARED": "1" if prepared else "0",
+    }
     command = [
         str(BIN / "kzcn-kg"), "--build-dir", str(build_dir), "serve", "--port", str(port),
         "--workers", "1", "--threads", "4", "--query-timeout", str(limit),
@@ -405,16 +423,61 @@ def run_backend(
     targets: dict[str, list[Target]],
     args: argparse.Namespace,
 ) -> dict:
+    """Prepare the answers from this backend's store, time everything on a server that
+    serves them, then the example queries again on one that does not."""
     log = args.work / "serve.log"
+    prepared = prepare(build_dir, store_url)
+    queries = targets["queries"]
     with serving(build_dir, store_url, args.timeout, log) as server:
+        prepared["served_prepared"] = served_prepared(server["base"], queries)
         results = {
-            group: measure(server["base"], group_targets, args.repeats, args.timeout)
+            PREPARED_GROUP if group == "queries" else group: measure(
+                server["base"], group_targets, args.repeats, args.timeout
+            )
             for group, group_targets in targets.items()
         }
+    with serving(build_dir, store_url, args.timeout, log, prepared=False) as live:
+        results["queries"] = measure(live["base"], queries, args.repeats, args.timeout)
     return {
-        "serve_peak_rss_mb": server.get("peak_rss_mb"),
+        "prepare": prepared,
+        "serve_peak_rss_mb": max(server.get("peak_rss_mb") or 0, live.get("peak_rss_mb") or 0),
         **{group: {"summary": summary(r, args.repeats), "each": r} for group, r in results.items()},
     }
+
+
+def prepare(build_dir: Path, store_url: str | None) -> dict:
+    """`kzcn-kg prepare` from this backend's store, from scratch (the other backend's answers
+    are removed first: they have the same keys), timed like a build."""
+    answers = (build_dir / "current" / "answers").resolve()
+    shutil.rmtree(answers, ignore_errors=True)
+    command = [str(BIN / "kzcn-kg"), "--build-dir", str(build_dir), "prepare"]
+    env = {**os.environ, "KZCN_STORE": store_url or ""}
+    done = run_measured(command, env)
+    counts = PREPARED_LINE.search(done.out)
+    print(f"   prepared ({store_url or 'embedded'}): {done.out.splitlines()[-1]}", file=sys.stderr)
+    return {
+        "wall_s": done.seconds,
+        "cpu_s": done.cpu_seconds,
+        "peak_rss_mb": done.peak_rss_mb,
+        "answers": int(counts.group(1)) if counts else None,
+        "queries": int(counts.group(2)) if counts else None,
+        "bytes": int(counts.group(3).replace(",", "")) if counts else None,
+        "skipped": int(counts.group(4)) if counts else None,
+    }
+
+
+def served_prepared(base: str, targets: list[Target]) -> int:
+    """How many example queries the server answers from prepared answers: its background
+    preparer must have nothing left to do while it is timed (`kzcn-kg prepare` ran first)."""
+    count = 0
+    for target in targets:
+        request = urllib.request.Request(base + target.path, headers={"Accept": target.accept})
+        with (
+            contextlib.suppress(urllib.error.HTTPError),
+            urllib.request.urlopen(request, timeout=600) as response,
+        ):
+            count += response.headers.get("X-Kzcn-Answer") == "prepared"
+    return count
 
 
 #################################################################
@@ -466,7 +529,8 @@ def run_virtuoso(
 
 def brief(backend: dict) -> str:
     return ", ".join(
-        f"{group} p50 {backend[group]['summary'].get('p50_ms')} ms" for group in GROUPS
+        f"{group} p50 {backend[group]['summary'].get('p50_ms')} ms"
+        for group in (PREPARED_GROUP, *GROUPS)
     )
 
 
@@ -544,10 +608,11 @@ def build_table(recorded: dict) -> str:
 
 def latency_table(recorded: dict) -> str:
     lines = [
-        "| size | backend | mix p50 ms | mix p95 ms | slowest query (p50 ms) | timed out "
+        "| size | backend | prepare s (CPU s) | mix p50 prepared ms | mix p50 live ms "
+        "| mix p95 live ms | slowest query live (p50 ms) | timed out live "
         "| failed | page HTML p50 ms | page Turtle p50 ms | whole-graph pages p50 ms (slowest) "
         "| server peak RSS MB | measured |",
-        "|---" * 12 + "|",
+        "|---" * 14 + "|",
     ]
     for size, record in recorded["sizes"].items():
         for backend in BACKENDS:
@@ -559,7 +624,9 @@ def latency_table(recorded: dict) -> str:
             if "engine_peak_rss_mb" in result:
                 rss += f" (+ Virtuoso {result['engine_peak_rss_mb']:,.0f})"
             lines.append(
-                f"| {power(size)} | {backend} | {ms(mix.get('p50_ms'))} | "
+                f"| {power(size)} | {backend} | {prepare_cell(result)} | "
+                f"{ms(result.get(PREPARED_GROUP, {}).get('summary', {}).get('p50_ms'))} | "
+                f"{ms(mix.get('p50_ms'))} | "
                 f"{ms(mix.get('p95_ms'))} | {slowest(result['queries']['each'])} | "
                 f"{', '.join(mix['timed_out']) or '–'} | {failures(result['queries']['each'])} | "
                 f"{ms(result['html']['summary'].get('p50_ms'))} | "
@@ -567,6 +634,12 @@ def latency_table(recorded: dict) -> str:
                 f"{record.get('kept_from', {}).get(backend, record)['date']} |"
             )
     return "\n".join(lines)
+
+
+def prepare_cell(result: dict) -> str:
+    """Older records have no prepared answers."""
+    done = result.get("prepare")
+    return "–" if done is None else f"{ms(done['wall_s'])} ({ms(done['cpu_s'])})"
 
 
 def site_cell(result: dict) -> str:
@@ -601,9 +674,13 @@ def plot(recorded: dict, path: Path) -> None:
     sizes = {int(size): record for size, record in recorded["sizes"].items()}
     figure, axes = plt.subplots(2, 2, figsize=(12, 9))
     panels = (
-        (axes[0][0], "build time by step (s)", build_lines(sizes)),
+        (axes[0][0], "build time by step, and preparing answers (s)", build_lines(sizes)),
         (axes[0][1], "peak memory (MB RSS)", memory_lines(sizes)),
-        (axes[1][0], "queries/ mix, sequential p50 (ms)", latency_lines(sizes, ("queries",))),
+        (
+            axes[1][0],
+            "queries/ mix, sequential p50 (ms): live, prepared",
+            latency_lines(sizes, ("queries", PREPARED_GROUP)),
+        ),
         (axes[1][1], "page p50 (ms)", latency_lines(sizes, (*PAGE_FORMATS, "site"))),
     )
     for ax, title, lines in panels:
@@ -643,6 +720,9 @@ def build_lines(sizes: dict[int, dict]) -> Lines:
             lines.setdefault(step, []).append((size, seconds))
         load = record.get("virtuoso_load", {})
         lines.setdefault("Virtuoso load", []).append((size, load.get("seconds")))
+        for backend in BACKENDS:
+            done = record.get(backend, {}).get("prepare", {})
+            lines.setdefault(f"prepare, {backend}", []).append((size, done.get("wall_s")))
     return lines
 
 
@@ -667,7 +747,9 @@ def latency_lines(sizes: dict[int, dict], groups: tuple[str, ...]) -> Lines:
     for size, record in sizes.items():
         for backend in BACKENDS:
             for group in groups:
-                label = backend if len(groups) == 1 else f"{backend}, {group}"
+                label = (
+                    backend if len(groups) == 1 else f"{backend}, {MIX_LABELS.get(group, group)}"
+                )
                 p50 = record.get(backend, {}).get(group, {}).get("summary", {}).get("p50_ms")
                 lines.setdefault(label, []).append((size, p50))
     return lines

@@ -85,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
     ):
         add_engine(command)
     add_serve(commands)
+    add_prepare(commands)
     add_query(commands)
     add_publish(commands)
     source = add(
@@ -151,6 +152,18 @@ def add_serve(commands: argparse._SubParsersAction) -> None:
         help="the public base IRI this server answers for "
         "(default: $KZCN_PUBLIC_BASE or https://w3id.org/kzcn/)",
     )
+
+
+def add_prepare(commands: argparse._SubParsersAction) -> None:
+    prepare = add(
+        commands,
+        "prepare",
+        run_prepare,
+        "compute the answers of the current release's example queries ahead of requests "
+        "(kept in the release; `serve` does this in the background)",
+    )
+    # The background preparer of `serve`: watch for new releases until this pipe closes.
+    prepare.add_argument("--watch", type=int, metavar="FD", help=argparse.SUPPRESS)
 
 
 def add_query(commands: argparse._SubParsersAction) -> None:
@@ -234,6 +247,15 @@ def run_serve(args: argparse.Namespace) -> int:
         run_build(args)
     serve.run(settings, args.host, args.port, args.workers, args.threads)
     return OK
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from .sparql import prepare
+
+    settings = Settings.from_env(paths_from_env(args.root, args.build_dir).build_dir)
+    if args.watch is not None:
+        return prepare.watch(settings, args.watch)
+    return prepare.run_once(settings)
 
 
 def run_query(args: argparse.Namespace) -> int:

@@ -66,6 +66,10 @@ class Settings:
     table_page_size: int = 100  # rows of a class's table per page
     # Which properties name a thing on its page, in order of preference.
     label_chain: tuple[str, ...] = ("skos:prefLabel", "rdfs:label", "schema:name")
+    # Prepared answers of the example queries (sparql/prepared.py): served when True, and
+    # computed with this limit per query instead of the client's.
+    prepared: bool = True
+    prepare_timeout: float = 600.0
 
     @classmethod
     def from_env(cls, build_dir: Path | None = None) -> "Settings":
@@ -84,4 +88,6 @@ class Settings:
             incoming_page_size=int(env_number("KZCN_INCOMING_PAGE_SIZE", cls.incoming_page_size)),
             table_page_size=int(env_number("KZCN_TABLE_PAGE_SIZE", cls.table_page_size)),
             label_chain=tuple(os.environ.get("KZCN_LABEL_CHAIN", "").split()) or cls.label_chain,
+            prepared=os.environ.get("KZCN_PREPARED", "1").strip() not in ("0", "false", "no"),
+            prepare_timeout=env_number("KZCN_PREPARE_TIMEOUT", cls.prepare_timeout),
         )

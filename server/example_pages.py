@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, url_
 from . import formats
 from .examples import Example
 from .pages.links import prefixed
+from .sparql import prepared
 from .sparql.query_text import inspect
 from .sparql.service import formats_for
 from .sparql.views import query_service, send_answer
@@ -62,7 +63,7 @@ def listing() -> Response:
 
 
 @blueprint.get("/queries/<name>")
-def show(name: str) -> str:
+def show(name: str) -> tuple[str, int, dict[str, str]]:
     example = example_or_404(name)
     form = form_of(example)
     context = {
@@ -81,15 +82,16 @@ def show(name: str) -> str:
         else (formats.RESULT_FORMATS[0])
     )
     try:
-        body = service.run(service.job(example.text, fmt))
+        answer = service.answer(service.job(example.text, fmt))
     except StoreError as error:
         context["error"] = error.message
-        return render_template("examples/show.html", **context), error.status
+        return render_template("examples/show.html", **context), error.status, {}
     if fmt is formats.GRAPH_FORMATS[0]:
-        context["graph"] = body.decode("utf-8")
+        context["graph"] = answer.body.decode("utf-8")
     else:
-        context |= table(json.loads(body))
-    return render_template("examples/show.html", **context)
+        context |= table(json.loads(answer.body))
+    headers = {prepared.HEADER: prepared.PREPARED} if answer.prepared else {}
+    return render_template("examples/show.html", **context), 200, headers
 
 
 @blueprint.get("/queries/<name>.<ext>")

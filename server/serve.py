@@ -6,9 +6,14 @@ which reads its settings from the environment; so the command line's settings ar
 as KZCN_* variables. Queries run in each worker's own pool of killable query processes (see
 store/embedded.py), so a slow query holds one blocking thread, never a whole worker. A release
 published while it runs is picked up by each web worker, without a restart
-(current_release.py); a broken one is refused before anything starts (cli.run_serve)."""
+(current_release.py); a broken one is refused before anything starts (cli.run_serve). Beside
+it runs the background preparer of the example queries' answers (sparql/prepare.py), at the
+lowest CPU priority, for the current release and each new one; it stops with the server."""
 
 import os
+import subprocess
+import sys
+import threading
 
 from granian import Granian
 from granian.constants import Interfaces
@@ -24,6 +29,8 @@ def run(settings: Settings, host: str, port: int, workers: int, threads: int) ->
             "KZCN_QUERY_TIMEOUT": str(settings.query_timeout),
         }
     )
+    if settings.prepared:
+        start_preparer()
     Granian(
         "server.wsgi:app",
         address=host,
@@ -34,3 +41,19 @@ def run(settings: Settings, host: str, port: int, workers: int, threads: int) ->
         respawn_failed_workers=True,  # a worker that dies is replaced, not left missing
         log_access=False,  # the application writes its own structured access log
     ).serve()
+
+
+def start_preparer() -> int:
+    """Start `kzcn-kg prepare --watch` (settings from the environment); return the write end
+    of the pipe whose closing, when this process ends however it ends, stops it. The
+    launcher exits as soon as it has forked the preparer; a thread reaps it meanwhile."""
+    read_end, write_end = os.pipe()
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "prepare", "--watch", str(read_end)],
+        pass_fds=(read_end,),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
+    os.close(read_end)
+    threading.Thread(target=launcher.wait, daemon=True, name="kzcn-preparer-launch").start()
+    return write_end

@@ -1,9 +1,10 @@
 """Running a query for the web application: the answer cache in front of the store.
 
 The /sparql endpoint, the example-query pages and the resource pages all run their queries
-here, so every one of them is cached, time-limited and result-limited the same way."""
+here, so every one of them is cached, time-limited and result-limited the same way. An
+example query of the release, asked exactly as written, is answered from its prepared answer
+(prepared.py) when there is one: the engine's own answer for the release, computed ahead."""
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from ..cache import LruCache
 from ..config import Settings
 from ..formats import GRAPH_FORMATS, RESULT_FORMATS, Format
 from ..store import QueryJob, Store
+from . import prepared
 
 if TYPE_CHECKING:
     from ..current_release import Served
@@ -45,27 +47,42 @@ class QueryService:
         return QueryJob(query, fmt, default_graphs, named_graphs, self.settings.max_result_bytes)
 
     def key(self, job: QueryJob) -> str:
-        """Dataset version, format, query and dataset: everything the answer depends on."""
-        parts = [
-            self.version,
-            job.format.media_type,
-            job.query,
-            *job.default_graphs,
-            "\0",
-            *job.named_graphs,
-        ]
-        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+        return prepared.answer_key(self.version, job)
 
     def run(self, job: QueryJob, timeout: float | None = None) -> bytes:
-        """The answer's bytes, from the cache or the store; a client's timeout may only
-        lower the configured limit."""
-        key = self.key(job)
+        return self.answer(job, timeout).body
+
+    def answer(self, job: QueryJob, timeout: float | None = None) -> "Answer":
+        """The answer's bytes, from the cache, the release's prepared answers or the store,
+        in that order; a client's timeout may only lower the configured limit. Prepared
+        answers are not copied into the cache: they are on disk already."""
+        served = self.pinned()
+        key = prepared.answer_key(served.version, job)
         body = self.cache.get(key)
-        if body is None:
-            limit = self.settings.query_timeout
-            body = self.store.run(job, min(timeout or limit, limit))
-            self.cache.put(key, body, len(body))
-        return body
+        if body is not None:
+            return Answer(body)
+        body = self.prepared_answer(served, job, key)
+        if body is not None:
+            return Answer(body, prepared=True)
+        limit = self.settings.query_timeout
+        body = served.store.run(job, min(timeout or limit, limit))
+        self.cache.put(key, body, len(body))
+        return Answer(body)
+
+    def prepared_answer(self, served: "Served", job: QueryJob, key: str) -> bytes | None:
+        """Only an example's exact text on the whole dataset can have one, so no other query
+        costs a look on disk."""
+        if not self.settings.prepared or job.default_graphs or job.named_graphs:
+            return None
+        if not any(example.text == job.query for example in served.examples.values()):
+            return None
+        return prepared.read(served.release.path, key, job.max_bytes)
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    prepared: bool = False  # from the release's prepared answers, not the engine just now
 
 
 def formats_for(form: str) -> tuple[Format, ...]:

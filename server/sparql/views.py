@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from .. import formats
 from ..store import QueryJob, StoreError
 from ..vocab import PREFIXES
+from . import prepared
 from .protocol import ProtocolError, SparqlRequest, parse
 from .query_text import QueryRefused, inspect
 from .service import QueryService, formats_for
@@ -18,7 +19,9 @@ blueprint = Blueprint("sparql", __name__)
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, Content-Type, Content-Length, X-Kzcn-Version",
+    "Access-Control-Expose-Headers": (
+        f"ETag, Content-Type, Content-Length, X-Kzcn-Version, {prepared.HEADER}"
+    ),
 }
 PREFLIGHT_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -144,8 +147,10 @@ def send_answer(job: QueryJob, timeout: float | None = None) -> Response:
     }
     if key in request.if_none_match:
         return Response(status=304, headers=headers)
-    body = service.run(job, timeout)
-    return Response(body, content_type=job.format.content_type, headers=headers)
+    answer = service.answer(job, timeout)
+    if answer.prepared:
+        headers[prepared.HEADER] = prepared.PREPARED
+    return Response(answer.body, content_type=job.format.content_type, headers=headers)
 
 
 def plain_error(status: int, message: str) -> Response:
