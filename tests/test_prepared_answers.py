@@ -31,6 +31,7 @@ from server.current_release import VERSION_HEADER
 from server.examples import RELEASE_FOLDER, Example, load_examples
 from server.release import MANIFEST_JSON, Release, current
 from server.sparql import prepare, prepared
+from server.store import StoreUnavailable
 
 from .conftest import serving
 from .live import start, stop
@@ -254,6 +255,49 @@ def test_an_engine_that_switches_version_during_the_run_leaves_no_answer(fresh_b
     settings = Settings(build_dir=fresh_build)
     with pytest.raises(prepare.NotServing):
         prepare.prepare_release(release, settings, lambda r: SwitchesVersion(r, settings))
+    assert [p.name for p in prepared.answers_dir(release.path).iterdir()] == [prepare.LOCK_FILE]
+
+
+class FailsOn:
+    """The real store, but failing as a store that does not answer on queries holding
+    `text` (Virtuoso answers a query it fails on with an HTTP 500 and no error code)."""
+
+    def __init__(self, release: Release, settings: Settings, text: str) -> None:
+        self.store = prepare.default_opener(settings)(release)
+        self.text = text
+
+    def counters(self) -> dict[str, float]:
+        return self.store.counters()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def run(self, job, timeout: float) -> bytes:
+        if self.text in job.query:
+            raise StoreUnavailable("The SPARQL store is not answering; try again shortly.")
+        return self.store.run(job, timeout)
+
+
+def test_a_query_the_engine_fails_on_is_skipped_and_the_others_prepared(fresh_build: Path):
+    release = current(fresh_build)
+    settings = Settings(build_dir=fresh_build)
+    failing = next(e.text for e in examples_of(release) if e.name == "who-signed-with-whom")
+    outcomes = prepare.prepare_release(release, settings, lambda r: FailsOn(r, settings, failing))
+    assert outcomes is not None
+    skipped = {o.name: o.skipped for o in outcomes if o.skipped}
+    assert (
+        list(skipped) == ["who-signed-with-whom"]
+        and "not answering" in skipped["who-signed-with-whom"]
+    )
+
+
+def test_a_store_that_does_not_answer_stops_the_run(fresh_build: Path):
+    """Down for every query, the trivial one included: the run stops (the background preparer
+    tries again later) and nothing is kept."""
+    release = current(fresh_build)
+    settings = Settings(build_dir=fresh_build)
+    with pytest.raises(StoreUnavailable):
+        prepare.prepare_release(release, settings, lambda r: FailsOn(r, settings, ""))
     assert [p.name for p in prepared.answers_dir(release.path).iterdir()] == [prepare.LOCK_FILE]
 
 

@@ -39,7 +39,7 @@ from rdflib import OWL
 from .. import release as releases
 from ..config import Settings
 from ..examples import RELEASE_FOLDER, Example, ExampleError, load_examples
-from ..formats import Format
+from ..formats import RESULT_FORMATS, Format
 from ..store import (
     QueryJob,
     QueryTimeout,
@@ -61,6 +61,7 @@ SOURCE_FORMATS = ("json", "nt")  # the format a query runs in; the others are co
 LOCK_FILE = "lock"
 CHECK_SECONDS = 1.0  # how often the background preparer looks at `build/current`
 RETRY_SECONDS = 10.0  # after a store that is down or not serving the release yet
+PROBE_SECONDS = 10.0  # for the trivial query that tells whether the store is up
 LOWEST_PRIORITY = 19  # the background preparer's nice value: it yields to every request
 ALREADY = "already prepared"
 
@@ -225,8 +226,11 @@ def prepare_one(
     started = time.perf_counter()
     try:
         body = source_answer(example, source, store, settings, release, directory)
-    except StoreUnavailable:
-        raise  # the store is down: the whole run is retried later
+    except StoreUnavailable as error:
+        if not still_answers(store):
+            raise  # the store is down: the whole run is retried later
+        outcome.skipped = error.message  # it fails on this query only (Virtuoso: an HTTP 500)
+        return outcome
     except QueryTimeout:
         outcome.skipped = f"ran past the limit of {settings.prepare_timeout:g} s"
         return outcome
@@ -282,6 +286,16 @@ def convert(body: bytes, source: Format, target: Format) -> bytes:
 
 
 # --- `kzcn-kg prepare` ---------------------------------------------------------------------
+
+
+def still_answers(store: Store) -> bool:
+    """Whether the store answers a trivial query: after one query failed as if it were down,
+    this tells a store that is down from an engine that failed on that query."""
+    try:
+        store.run(QueryJob("ASK {}", RESULT_FORMATS[0]), PROBE_SECONDS)
+    except StoreError:
+        return False
+    return True
 
 
 def run_once(settings: Settings, opener: StoreOpener | None = None) -> int:
