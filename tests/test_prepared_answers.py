@@ -215,6 +215,46 @@ def test_a_query_past_the_prepare_limit_is_skipped_and_answered_live(fresh_build
         assert answer.status_code == 200 and prepared.HEADER not in answer.headers
 
 
+class Counting:
+    """The real store, counting the example queries it is asked."""
+
+    def __init__(self, release: Release, settings: Settings) -> None:
+        self.store = prepare.default_opener(settings)(release)
+        self.examples = {e.text for e in examples_of(release)}
+        self.asked = 0
+
+    def counters(self) -> dict[str, float]:
+        return self.store.counters()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def run(self, job, timeout: float) -> bytes:
+        self.asked += job.query in self.examples
+        return self.store.run(job, timeout)
+
+
+def test_what_could_not_be_prepared_is_not_tried_again_under_the_same_limits(
+    fresh_build: Path,
+):
+    """A release never changes: a query that ran past the limit runs past it again, so the
+    next run (each server start) does not ask the engine again — unless the limit changed."""
+    release = current(fresh_build)
+    tight = Settings(build_dir=fresh_build, prepare_timeout=1e-6)
+    first = Counting(release, tight)
+    prepare.prepare_release(release, tight, lambda r: first)
+    again = Counting(release, tight)
+    outcomes = prepare.prepare_release(release, tight, lambda r: again)
+    assert outcomes is not None and again.asked == 0 < first.asked
+    assert all(o.skipped and "ran past the limit" in o.skipped for o in outcomes)
+    assert all("noted before" in (o.skipped or "") for o in outcomes)
+    wider = Settings(build_dir=fresh_build)
+    later = Counting(release, wider)
+    outcomes = prepare.prepare_release(release, wider, lambda r: later)
+    assert outcomes is not None and later.asked == len(outcomes)
+    assert not [o for o in outcomes if o.skipped]
+
+
 def test_a_store_that_holds_another_version_prepares_nothing(fresh_build: Path, store_url):
     """A remote engine not loaded with the release yet must not have its answers kept under
     the release's version: here the manifest names a version the store does not hold."""

@@ -16,6 +16,7 @@ Several processes (a server's background preparer, `kzcn-kg prepare`, replicas s
 release) take turns on a lock file in the answers directory. A release directory that cannot
 be written is worth one warning: the server answers live."""
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -64,6 +65,7 @@ RETRY_SECONDS = 10.0  # after a store that is down or not serving the release ye
 PROBE_SECONDS = 10.0  # for the trivial query that tells whether the store is up
 LOWEST_PRIORITY = 19  # the background preparer's nice value: it yields to every request
 ALREADY = "already prepared"
+NOT_PREPARED = ".not-prepared"  # the note of an answer that could not be prepared
 
 
 class NotServing(StoreError):
@@ -150,7 +152,7 @@ def prepare_locked(
             check_serves(store, release, settings)
             for example in examples:
                 if missing[example.name]:
-                    outcomes[example.name] = prepare_one(
+                    outcomes[example.name] = noted_or_prepared(
                         example, missing[example.name], store, settings, release, directory
                     )
                 report(outcomes[example.name])
@@ -210,6 +212,38 @@ def check_serves(store: Store, release: releases.Release, settings: Settings) ->
     answer = store.run(QueryJob(ask, formats_for("ASK")[0]), settings.query_timeout)
     if not json.loads(answer)["boolean"]:
         raise NotServing(f"the store does not serve version {release.version} (yet)")
+
+
+def noted_or_prepared(
+    example: Example,
+    missing: list[Format],
+    store: Store,
+    settings: Settings,
+    release: releases.Release,
+    directory: Path,
+) -> Outcome:
+    """What could not be prepared is noted (`<source key>.not-prepared`, with the limits it
+    was tried under) and not tried again for this release under the same limits: a release
+    never changes, and each server start would otherwise run again the queries that ran past
+    the limit (at 10^7 triples, hours of engine time)."""
+    note = directory / f"{source_key(example, release)}{NOT_PREPARED}"
+    limits = {"prepare_timeout": settings.prepare_timeout, "max_bytes": settings.max_result_bytes}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none, or unreadable
+        noted = json.loads(note.read_bytes())
+        if noted["limits"] == limits:
+            return Outcome(example.name, skipped=f"{noted['reason']} (noted before)")
+    outcome = prepare_one(example, missing, store, settings, release, directory)
+    if outcome.skipped or outcome.past_cap:
+        reason = outcome.skipped or f"past the result cap in {', '.join(outcome.past_cap)}"
+        text = json.dumps({"reason": reason, "limits": limits})
+        prepared.write(directory, note.name, text.encode())
+        outcome.keys.append(note.name)  # removed with the answers if the run is not kept
+    return outcome
+
+
+def source_key(example: Example, release: releases.Release) -> str:
+    source = next(f for f in offered(example) if f.name in SOURCE_FORMATS)
+    return prepared.answer_key(release.version, job(example, source))
 
 
 def prepare_one(
