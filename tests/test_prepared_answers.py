@@ -5,6 +5,7 @@ else; KZCN_PREPARED=0 serves live; `kzcn-kg serve` prepares a new release in the
 without a restart; a release directory that cannot be written still serves; concurrent
 `kzcn-kg prepare` runs leave whole files."""
 
+import contextlib
 import json
 import logging
 import shutil
@@ -462,13 +463,17 @@ def served_prepared(base: str, version: str) -> bool:
     return headers.get(prepared.HEADER) == "prepared"
 
 
-def watchers(started_after: set[int]) -> list[psutil.Process]:
-    """Background preparers (`kzcn-kg prepare --watch`) started since `started_after`."""
-    return [
-        p
-        for p in psutil.process_iter(["pid", "cmdline"])
-        if p.info["pid"] not in started_after and "--watch" in (p.info["cmdline"] or [])
-    ]
+def watchers(build_dir: Path) -> list[psutil.Process]:
+    """Background preparers (`kzcn-kg prepare --watch`) of the server over `build_dir` (not
+    those of other servers on the machine, such as another test run's)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if "--watch" in (process.info["cmdline"] or []) and process.environ().get(
+                "KZCN_BUILD_DIR"
+            ) == str(build_dir):
+                found.append(process)
+    return found
 
 
 def test_serve_prepares_each_new_release_in_the_background(project_copy: Paths):
@@ -506,12 +511,11 @@ def test_serve_prepares_each_new_release_in_the_background(project_copy: Paths):
 def test_the_background_preparer_stops_with_the_server(release_build_dir: Path, tmp_path: Path):
     build_dir = tmp_path / "build"
     shutil.copytree(release_build_dir, build_dir, symlinks=True)
-    before = set(psutil.pids())
     watching: list[psutil.Process] = []
     process, _ = start(build_dir)
     try:
         wait_for_answers(build_dir, current(build_dir).version)
-        watching = watchers(before)
+        watching = watchers(build_dir)
         assert len(watching) == 1
         # Not among the server's processes, whose query workers tests and operators count.
         server_tree = {p.pid for p in psutil.Process(process.pid).children(recursive=True)}
@@ -539,11 +543,10 @@ def test_serve_with_prepared_answers_off_starts_no_preparer(
     shutil.copytree(release_build_dir, build_dir, symlinks=True)
     release = current(build_dir)
     shutil.rmtree(prepared.answers_dir(release.path), ignore_errors=True)
-    before = set(psutil.pids())
     process, base = start(build_dir, env={"KZCN_PREPARED": "0"})
     try:
         # The preparer is launched before the server listens: by now it would exist.
-        assert watchers(before) == []
+        assert watchers(build_dir) == []
         status, headers, _ = fetch(base + "/queries/agreements-by-status.csv")
         assert status == 200 and prepared.HEADER not in headers
     finally:

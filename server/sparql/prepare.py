@@ -151,11 +151,16 @@ def prepare_locked(
         try:
             check_serves(store, release, settings)
             for example in examples:
+                outcome = outcomes[example.name]
                 if missing[example.name]:
-                    outcomes[example.name] = noted_or_prepared(
+                    outcome = noted_before(example, release, settings, directory)
+                if outcome is None:
+                    outcome = prepare_one(
                         example, missing[example.name], store, settings, release, directory
                     )
-                report(outcomes[example.name])
+                    note(outcome, example, release, settings, directory)
+                outcomes[example.name] = outcome
+                report(outcome)
             still_serves(store, release, settings, directory, outcomes.values())
         finally:
             store.close()
@@ -214,31 +219,45 @@ def check_serves(store: Store, release: releases.Release, settings: Settings) ->
         raise NotServing(f"the store does not serve version {release.version} (yet)")
 
 
-def noted_or_prepared(
-    example: Example,
-    missing: list[Format],
-    store: Store,
-    settings: Settings,
-    release: releases.Release,
-    directory: Path,
-) -> Outcome:
-    """What could not be prepared is noted (`<source key>.not-prepared`, with the limits it
-    was tried under) and not tried again for this release under the same limits: a release
-    never changes, and each server start would otherwise run again the queries that ran past
-    the limit (at 10^7 triples, hours of engine time)."""
-    note = directory / f"{source_key(example, release)}{NOT_PREPARED}"
-    limits = {"prepare_timeout": settings.prepare_timeout, "max_bytes": settings.max_result_bytes}
+def noted_before(
+    example: Example, release: releases.Release, settings: Settings, directory: Path
+) -> Outcome | None:
+    """What could not be prepared is noted (`note`) and not tried again for this release under
+    the same limits: a release never changes, and each server start would otherwise run again
+    the queries that ran past the limit (at 10^7 triples, hours of engine time)."""
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none, or unreadable
-        noted = json.loads(note.read_bytes())
-        if noted["limits"] == limits:
+        noted = json.loads(note_path(example, release, directory).read_bytes())
+        if noted["limits"] == limits(settings):
             return Outcome(example.name, skipped=f"{noted['reason']} (noted before)")
-    outcome = prepare_one(example, missing, store, settings, release, directory)
+    return None
+
+
+def note(
+    outcome: Outcome,
+    example: Example,
+    release: releases.Release,
+    settings: Settings,
+    directory: Path,
+) -> None:
+    """`<source key>.not-prepared`: why the example could not be prepared, and under which
+    limits (see noted_before)."""
     if outcome.skipped or outcome.past_cap:
         reason = outcome.skipped or f"past the result cap in {', '.join(outcome.past_cap)}"
-        text = json.dumps({"reason": reason, "limits": limits})
-        prepared.write(directory, note.name, text.encode())
-        outcome.keys.append(note.name)  # removed with the answers if the run is not kept
-    return outcome
+        path = note_path(example, release, directory)
+        prepared.write(
+            directory,
+            path.name,
+            json.dumps({"reason": reason, "limits": limits(settings)}).encode(),
+        )
+        outcome.keys.append(path.name)  # removed with the answers if the run is not kept
+
+
+def note_path(example: Example, release: releases.Release, directory: Path) -> Path:
+    return directory / f"{source_key(example, release)}{NOT_PREPARED}"
+
+
+def limits(settings: Settings) -> dict[str, float]:
+    return {"prepare_timeout": settings.prepare_timeout, "max_bytes": settings.max_result_bytes}
 
 
 def source_key(example: Example, release: releases.Release) -> str:
