@@ -260,9 +260,13 @@ def limits(settings: Settings) -> dict[str, float]:
     return {"prepare_timeout": settings.prepare_timeout, "max_bytes": settings.max_result_bytes}
 
 
+def source_format(example: Example) -> Format:
+    """The format the example runs in; the others are converted from its answer."""
+    return next(f for f in offered(example) if f.name in SOURCE_FORMATS)
+
+
 def source_key(example: Example, release: releases.Release) -> str:
-    source = next(f for f in offered(example) if f.name in SOURCE_FORMATS)
-    return prepared.answer_key(release.version, job(example, source))
+    return prepared.answer_key(release.version, job(example, source_format(example)))
 
 
 def prepare_one(
@@ -275,7 +279,7 @@ def prepare_one(
 ) -> Outcome:
     """Run the example once, in its source format, and write every missing format."""
     outcome = Outcome(example.name)
-    source = next(f for f in offered(example) if f.name in SOURCE_FORMATS)
+    source = source_format(example)
     started = time.perf_counter()
     try:
         body = source_answer(example, source, store, settings, release, directory)
