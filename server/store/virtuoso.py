@@ -71,6 +71,8 @@ MOVE_PROCEDURE_SQL = f"""CREATE PROCEDURE {MOVE_PROCEDURE} (in moves any)
 # Triples of a quad file without a graph would land here: no release has any, and load()
 # fails if this graph (or any other but ours) gains triples.
 STRAY_GRAPH = "urn:x-kzcn:load:no-graph"
+# The bulk loader's time grows with the data (about 20 s at 1.6x10^6 quads): an hour covers 10^7.
+LOAD_TIMEOUT = 3600.0
 
 INSTALL_HINT = "run scripts/install-virtuoso.sh (as root) to install Debian's virtuoso-opensource"
 
@@ -353,7 +355,7 @@ class Virtuoso:
 
     # --- data ------------------------------------------------------------------------------
 
-    def load(self, release_dir: Path) -> dict[str, int]:
+    def load(self, release_dir: Path, timeout: float = LOAD_TIMEOUT) -> dict[str, int]:
         """Replace the release's named graphs with its dataset.nq (bulk loader; the quads'
         own graph IRIs are kept). Returns {graph IRI: triples}; fails unless exactly our
         graphs changed and, where the manifest says, with its triple counts.
@@ -368,7 +370,8 @@ class Virtuoso:
         self.sql(
             f"{clear} DELETE FROM DB.DBA.load_list WHERE ll_file = {sql_string(str(source))};"
             f"ld_dir({sql_string(str(source.parent))}, {sql_string(source.name)}, "
-            f"{sql_string(STRAY_GRAPH)}); rdf_loader_run(); checkpoint;"
+            f"{sql_string(STRAY_GRAPH)}); rdf_loader_run(); checkpoint;",
+            timeout=timeout,
         )
         self.check_load_list(source)
         self.stop()
@@ -425,7 +428,8 @@ class Virtuoso:
     def graph_counts(self) -> dict[str, int]:
         """Triples per named graph, every graph the server has (its own system graphs too)."""
         answer = self.select(
-            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+            timeout=self.max_query_seconds + 60,
         )
         return {row["g"]["value"]: int(row["n"]["value"]) for row in answer}
 
