@@ -16,9 +16,11 @@ from rdflib import RDF, RDFS, XSD, BNode, Dataset, Graph, Literal, Namespace
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL
 
+from server.build import dataset_dumps
 from server.build import publish as publish_module
+from server.build.formats import nquads, trig
 from server.build.lines import LineFile, LineList
-from server.build.metadata import distribution_iri, partition_iri
+from server.build.metadata import UnionStats, distribution_iri, partition_iri
 from server.build.publish import current_release, publish
 from server.build.server_files import server_files_alongside, things
 from server.release import (
@@ -340,7 +342,7 @@ def test_a_failed_dump_stops_the_store_waiting_for_the_metadata(
     def broken_writer(*_: object) -> bytes:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(publish_module, "trig", broken_writer)  # after the metadata is known
+    monkeypatch.setattr(dataset_dumps, "trig", broken_writer)  # after the metadata is known
     with pytest.raises(RuntimeError, match="disk full"):
         publish_sample(tmp_path / "late")
     assert seen == []  # the store had its metadata and was complete
@@ -387,6 +389,70 @@ def test_the_server_files_child_writes_what_the_parent_would(tmp_path):
     assert child["files"] == parent["files"] and set(child["files"]) == set(SERVER_FILES)
     for name in SERVER_FILES:
         assert (tmp_path / "child" / name).read_bytes() == (tmp_path / "parent" / name).read_bytes()
+
+
+def _sample_line_files(directory: Path) -> dict[str, LineFile]:
+    """The sample's content graphs as sorted line files, as the scalable build has them."""
+    graphs = sample_graphs()
+    named = {}
+    for name in UNION_GRAPHS:
+        (lines,) = publish_module._canonical_lines([graphs[name]])
+        (directory / name).write_bytes(b"".join(lines))
+        named[name] = LineFile(directory / name, len(lines))
+    return named
+
+
+def test_the_dataset_child_writes_what_the_whole_files_would(tmp_path):
+    """dataset.trig and dataset.nq written ahead by the child, the metadata graph added last,
+    are the files written at once from all four graphs; its statistics are the parent's."""
+    named = _sample_line_files(tmp_path)
+    union_lines = sorted({line for lines in named.values() for line in lines})
+    union = tmp_path / "union.sorted"
+    union.write_bytes(b"".join(union_lines))
+    # Lines that sort before, among and after the content's.
+    metadata = LineList(
+        sorted(f'<{iri}> <{RDFS.label}> "m" .\n'.encode() for iri in (ID, DATASET, "urn:z"))
+    )
+    (tmp_path / "child").mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    alongside = dataset_dumps.dataset_dumps_alongside(
+        tmp_path / "child", work, LineFile(union, len(union_lines)), named
+    )
+    with alongside as child:
+        assert isinstance(child, dataset_dumps.Child)
+        stats = child.stats()
+        digests = child.finish(metadata)
+    assert stats == UnionStats.count(LineList(union_lines), {n: len(g) for n, g in named.items()})
+    everything = {**named, "metadata": metadata}
+    for name, whole in [(TRIG, trig(everything)), (NQUADS, nquads(everything))]:
+        written = (tmp_path / "child" / name).read_bytes()
+        assert written == b"".join(whole), name
+        assert digests[name].sha256 == hashlib.sha256(written).hexdigest()
+        assert digests[name].size == len(written)
+    assert list(work.iterdir()) == []  # the content's N-Quads, written ahead, are gone
+
+
+def test_the_dataset_child_failing_fails_the_block(tmp_path):
+    named = _sample_line_files(tmp_path)
+    missing = LineFile(tmp_path / "no-such-union.sorted", 1)
+    failing = dataset_dumps.dataset_dumps_alongside(tmp_path, tmp_path, missing, named)
+    with (
+        pytest.raises(RuntimeError, match=r"dataset's files failed.*No such file"),
+        failing as child,
+    ):
+        child.stats()
+
+
+def test_the_dataset_child_is_stopped_when_the_block_fails(tmp_path):
+    named = _sample_line_files(tmp_path)
+    union = next(iter(named.values()))
+    with (
+        pytest.raises(KeyboardInterrupt),
+        dataset_dumps.dataset_dumps_alongside(tmp_path, tmp_path, union, named) as child,
+    ):
+        raise KeyboardInterrupt
+    assert child.process.returncode is not None  # ended (killed, or done), not left running
 
 
 def test_the_list_of_things_names_each_subject_of_ours_once():

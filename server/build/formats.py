@@ -207,9 +207,15 @@ def turtle(lines: Iterable[bytes]) -> Iterator[bytes]:
 def trig(named: Mapping[str, SortedLines]) -> Iterator[bytes]:
     yield _prefix_header()
     for index, (name, lines) in enumerate(named.items()):
-        yield (f"\n<{GRAPHS[name]}> {{\n" if index else f"<{GRAPHS[name]}> {{\n").encode()
-        yield from _turtle_body(lines, _TRIG)
-        yield b"}\n"
+        yield from trig_graph(name, lines, first=index == 0)
+
+
+def trig_graph(name: str, lines: Iterable[bytes], first: bool = False) -> Iterator[bytes]:
+    """One graph's block of a TriG document (`trig`): a document may be written a graph at a
+    time."""
+    yield (f"<{GRAPHS[name]}> {{\n" if first else f"\n<{GRAPHS[name]}> {{\n").encode()
+    yield from _turtle_body(lines, _TRIG)
+    yield b"}\n"
 
 
 # --------------------------------------------------------------------------- JSON-LD

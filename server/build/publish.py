@@ -20,7 +20,8 @@ graph (the JSON-LD nodes, sorted by @id, go through lines.sort_unique as well).
 `release_writer` starts what needs only those lines as soon as they exist: the release's
 Oxigraph store, bulk-loaded in a thread, and the union's merge; the scalable build validates
 meanwhile. The dumps follow (`finish`), the gzipped one compressed in a thread of its own,
-and the server files computed by a child process (server_files.py). Oxigraph, zlib and
+the server files computed by a child process (server_files.py), and the files of all four
+graphs written ahead of the metadata graph by another (dataset_dumps.py). Oxigraph, zlib and
 hashlib release the GIL, so all of this runs on other cores than the Python writers (at 10^6
 triples the store alone takes as long as all the writers together).
 """
@@ -28,7 +29,6 @@ triples the store alone takes as long as all the writers together).
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 import os
 import re
@@ -49,28 +49,26 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.term import BNode, Node, URIRef
 
-from server.build.formats import json_bytes, jsonld, nquads, trig, turtle
+from server.build.dataset_dumps import dataset_dumps_alongside
+from server.build.formats import json_bytes, jsonld, turtle
 from server.build.lines import (
-    READ_BUFFER,
     LineFile,
     LineList,
     SortedLines,
-    joined,
     union_of,
     with_tag_case,
 )
-from server.build.metadata import UnionStats, describe
+from server.build.metadata import describe
 from server.build.server_files import server_files_alongside
+from server.build.written import Digest, write_file
 from server.release import (
     MANIFEST_JSON,
     METADATA_TURTLE,
-    NQUADS,
     RELEASE_FILES,
     RELEASE_FILES_BY_NAME,
     REPORT_TURTLE,
     SERVER_FILES,
     STORE_DIR,
-    TRIG,
     UNION_GRAPHS,
     UNION_JSONLD,
     UNION_NTRIPLES_GZ,
@@ -100,12 +98,6 @@ WORKDIR = ".work"  # inside a staged release: sort files and the like, never pub
 Lines = list[bytes]  # sorted canonical N-Triples lines, each ending in " .\n"
 OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Digest:
-    sha256: str
-    size: int
 
 
 # --------------------------------------------------------------------------- release dirs
@@ -319,23 +311,28 @@ class ReleaseWriter:
         directory, content, union = self.directory, self.content.result(), self.union.result()
         for relative, data in sorted(extras.items()):  # e.g. the example queries, as they are
             (directory / relative).parent.mkdir(parents=True, exist_ok=True)
-            _write(directory / relative, data)
-        with server_files_alongside(directory, union) as served:
-            digests = _write_union_dumps(directory, union, directory / WORKDIR)
+            write_file(directory / relative, data)
+        named = {name: content[name] for name in UNION_GRAPHS}
+        workdir = directory / WORKDIR
+        with (
+            server_files_alongside(directory, union) as served,
+            dataset_dumps_alongside(directory, workdir, union, named) as dataset,
+        ):
+            digests = _write_union_dumps(directory, union, workdir)
             (report_lines,) = _canonical_lines([report])
             report_turtle = turtle(LineList(report_lines))
-            digests[REPORT_TURTLE] = _write(directory / REPORT_TURTLE, report_turtle)
-            stats = UnionStats.count(union, {name: len(content[name]) for name in UNION_GRAPHS})
+            digests[REPORT_TURTLE] = write_file(directory / REPORT_TURTLE, report_turtle)
+            stats = dataset.stats()
             dumps = {name: (d.sha256, d.size) for name, d in digests.items()}
             described = describe(stats, dumps, version, created)
-            self.metadata.set_result(LineList(_metadata_lines(described)))
-            named = {name: content[name] for name in UNION_GRAPHS}
-            named["metadata"] = self.metadata.result()
-            digests |= _write_dataset_dumps(directory, named)
+            self.metadata.set_result(metadata := LineList(_metadata_lines(described)))
+            named["metadata"] = metadata
+            digests[METADATA_TURTLE] = write_file(directory / METADATA_TURTLE, turtle(metadata))
+            digests |= dataset.finish(metadata)
         manifest = _manifest(
             version, created, named, stats.triples, digests, sorted(extras), served["files"]
         )
-        _write(directory / MANIFEST_JSON, manifest)
+        write_file(directory / MANIFEST_JSON, manifest)
         self.finished = True
 
 
@@ -366,36 +363,13 @@ def _write_union_dumps(directory: Path, union: SortedLines, workdir: Path) -> di
     # otherwise depend on itself.
     # Compressing holds the GIL only between pieces (zlib, hashlib and file I/O release it):
     # it runs alongside the other writers, on another core.
-    gzipped = partial(_write, directory / UNION_NTRIPLES_GZ, _gzip(union.blocks()))
+    gzipped = partial(write_file, directory / UNION_NTRIPLES_GZ, _gzip(union.blocks()))
     with _alongside(gzipped) as compressing:
         written = {
-            UNION_TURTLE: _write(directory / UNION_TURTLE, turtle(union)),
-            UNION_JSONLD: _write(directory / UNION_JSONLD, jsonld(union, workdir)),
+            UNION_TURTLE: write_file(directory / UNION_TURTLE, turtle(union)),
+            UNION_JSONLD: write_file(directory / UNION_JSONLD, jsonld(union, workdir)),
         }
     return written | {UNION_NTRIPLES_GZ: compressing.result()}
-
-
-def _write_dataset_dumps(directory: Path, named: Mapping[str, SortedLines]) -> dict[str, Digest]:
-    """The files holding all four named graphs."""
-    return {
-        METADATA_TURTLE: _write(directory / METADATA_TURTLE, turtle(named["metadata"])),
-        TRIG: _write(directory / TRIG, trig(named)),
-        NQUADS: _write(directory / NQUADS, joined(nquads(named), READ_BUFFER)),
-    }
-
-
-def _write(path: Path, data: bytes | Iterable[bytes]) -> Digest:
-    """Write (in pieces, hashing as it goes) and fsync a file: the rename that publishes it
-    must not outrun its contents."""
-    digest, size = hashlib.sha256(), 0
-    with path.open("wb") as f:
-        for piece in [data] if isinstance(data, bytes) else data:
-            f.write(piece)
-            digest.update(piece)
-            size += len(piece)
-        f.flush()
-        os.fsync(f.fileno())
-    return Digest(digest.hexdigest(), size)
 
 
 def _gzip(pieces: Iterable[bytes]) -> Iterator[bytes]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from server.build.home_figures import FiguresFile
 from server.build.lines import LineFile, SortedLines, count_lines
 from server.build.search_index import IndexFile, Pieces, Values, computed, written
+from server.build.written import write_file
 from server.release import HOME_FIGURES, SEARCH_INDEX, THINGS
 from server.vocab import ID
 
@@ -27,12 +28,10 @@ Written = dict[str, tuple[str, int]]  # file name → (sha256, bytes)
 
 
 def write_server_files(directory: Path, union: SortedLines) -> Written:
-    from server.build.publish import _write  # publish imports this module
-
     return {
         name: (digest.sha256, digest.size)
         for name, pieces in server_file_pieces(union).items()
-        for digest in [_write(directory / name, pieces)]
+        for digest in [write_file(directory / name, pieces)]
     }
 
 
