@@ -59,6 +59,7 @@ from server.build.lines import (
     with_tag_case,
 )
 from server.build.metadata import describe
+from server.build.rules import bulk_load_files
 from server.build.server_files import server_files_alongside
 from server.build.written import Digest, write_file
 from server.release import (
@@ -249,13 +250,14 @@ def write_release(
 def release_writer(
     directory: Path,
     content: Mapping[str, SortedLines] | None = None,
-    early: Mapping[str, Path] | None = None,
+    early: Mapping[str, Sequence[Path]] | None = None,
 ) -> Iterator[ReleaseWriter]:
     """Start the work that needs only the content lines: the release's store, bulk-loaded in a
     thread, and the union of the graphs, merged in another once `content` is known (given
     here, or later to `add_content`). `early`: graphs whose triples are known before their
-    sorted lines are, as N-Triples files (the asserted graphs as parsed): the store starts
-    with them at once, while the scalable build reasons. The block then calls `finish`; the
+    sorted lines are, as the RDF files they come from (the asserted graphs' sources): the
+    store starts with them at once, while the scalable build parses and reasons. The block
+    then calls `finish`; the
     scalable build validates first, on this core, while the threads run on the other. Leaving
     the block without `finish` (an error, a failed validation) stops them and raises."""
     workdir = directory / WORKDIR
@@ -391,7 +393,7 @@ def _metadata_lines(metadata: rdflib.Graph) -> Lines:
 
 def load_store(
     path: Path,
-    early: Mapping[str, Path],
+    early: Mapping[str, Sequence[Path]],
     content: Future[Mapping[str, SortedLines]],
     metadata: Future[SortedLines],
 ) -> None:
@@ -400,8 +402,8 @@ def load_store(
     (closed) on return so it can be reopened read-only. A cancelled `metadata` (the release
     failed) stops it at the next graph: a bulk load cannot be interrupted."""
     store = ox.Store(str(path))
-    for name, parsed in early.items():
-        _load_unless_cancelled(store, name, parsed, metadata)
+    for name, sources in early.items():
+        _load_unless_cancelled(store, name, sources, metadata)
     for name, lines in content.result().items():
         if name not in early:
             _load_unless_cancelled(store, name, lines, metadata)
@@ -411,20 +413,24 @@ def load_store(
 
 
 def _load_unless_cancelled(
-    store: ox.Store, name: str, lines: SortedLines | Path, metadata: Future[SortedLines]
+    store: ox.Store,
+    name: str,
+    lines: SortedLines | Sequence[Path],
+    metadata: Future[SortedLines],
 ) -> None:
     if metadata.cancelled():
         raise CancelledError
     load_graph(store, name, lines)
 
 
-def load_graph(store: ox.Store, name: str, lines: SortedLines | Path) -> None:
-    """Bulk-load the lines of a graph of the release (or an N-Triples file of its triples, in
-    any order) into its named graph of `store`."""
+def load_graph(store: ox.Store, name: str, lines: SortedLines | Sequence[Path]) -> None:
+    """Bulk-load the lines of a graph of the release (or the RDF files of its triples) into
+    its named graph of `store`; files are read by Oxigraph itself, not through the GIL."""
     graph = ox.NamedNode(str(GRAPHS[name]))
-    if isinstance(lines, LineFile | Path):  # read by Oxigraph itself, not through Python's GIL
-        source = lines.path if isinstance(lines, LineFile) else lines
-        store.bulk_load(path=source, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+    if isinstance(lines, LineFile):
+        store.bulk_load(path=lines.path, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+    elif isinstance(lines, Sequence):
+        bulk_load_files(store, lines, graph)
     else:
         store.bulk_load(lines.open(), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 

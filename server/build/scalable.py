@@ -51,6 +51,7 @@ from .rules import (
     OX_FORMATS,
     STORED_AS,
     UnsupportedVocabulary,
+    bulk_load_files,
     count,
     written_as_quad,
 )
@@ -155,7 +156,7 @@ def parse_files_to(store: ox.Store, files: Sequence[Path], graph: ox.NamedNode, 
     loading the N-Triples once written (the loader runs in Rust, without the GIL). The error
     reported is the writer's: it names the file and line."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
-        loading = pool.submit(_load_files, store, files, graph)
+        loading = pool.submit(bulk_load_files, store, files, graph)
         with out.open("wb") as ntriples:
             for path in files:
                 try:
@@ -164,13 +165,6 @@ def parse_files_to(store: ox.Store, files: Sequence[Path], graph: ox.NamedNode, 
                     raise _source_error(path, error) from error
         loading.result()
     store.bulk_extend(side_copies(out))  # not transactional: several times cheaper on disk
-
-
-def _load_files(store: ox.Store, files: Sequence[Path], graph: ox.NamedNode) -> None:
-    for path in files:  # as _parse reads them
-        store.bulk_load(
-            path=path, format=OX_FORMATS[path.suffix], base_iri=path.as_uri(), to_graph=graph
-        )
 
 
 def _parse(path: Path) -> Iterator[ox.Quad]:
@@ -242,17 +236,15 @@ def parse_and_reason(
     return shapes, asserted, timed(seconds, "reason", lambda: reason(workspace))
 
 
-def reason(workspace: Workspace, keep_parsed: bool = False) -> Inference:
+def reason(workspace: Workspace) -> Inference:
     """The inferred graph from the parsed lines, kept for publishing. Validation reads the
     asserted graphs only (as pyshacl does in validate.py), so it stays out of the store.
-    The parsed files go once sorted (at 10^7 triples, gigabytes of disk), unless
-    `keep_parsed`: the release's store may still be reading them."""
+    The parsed files go once sorted (at 10^7 triples, gigabytes of disk)."""
     parsed = {name: workspace.parsed(name) for name in ASSERTED}
     inference = infer_lines(parsed, workspace.workdir)
     workspace.sorted = {**inference.asserted, "inferred": inference.lines}
     for path in parsed.values():
-        if not keep_parsed:
-            path.unlink()
+        path.unlink()
     return inference
 
 
@@ -293,16 +285,18 @@ def build_in(
     timed: Timer,
     conforming: ConformingCheck,
 ) -> StoreChecked:
-    """The build in a staged release. The release's store starts once parsed; once reasoned,
-    the release's content is known and the union's merge starts too, on the other core while
-    validation runs on this one; a failed validation stops them and nothing is published."""
+    """The build in a staged release. The release's store starts at once, from the source
+    files (parsing leaves a core idle for its second half, the Python writer alone); once
+    reasoned, the release's content is known and the union's merge starts too, on the other
+    core while validation runs on this one; a failed check stops them and nothing is
+    published."""
     workspace = Workspace.open(found, staged.workdir)
     seconds: dict[str, float] = {}
-    shapes, asserted = timed(seconds, "parse", lambda: parse_into(workspace, found))
-    parsed = {name: workspace.parsed(name) for name in ASSERTED}
+    sources = {name: found.files[name] for name in ASSERTED}
     with ExitStack() as publishing:
-        writer = publishing.enter_context(release_writer(staged.directory, early=parsed))
-        inference = timed(seconds, "reason", lambda: reason(workspace, keep_parsed=True))
+        writer = publishing.enter_context(release_writer(staged.directory, early=sources))
+        shapes, asserted = timed(seconds, "parse", lambda: parse_into(workspace, found))
+        inference = timed(seconds, "reason", lambda: reason(workspace))
         writer.add_content({name: sorted_graph(workspace, name) for name in UNION_GRAPHS})
         validation = timed(seconds, "validate", lambda: validate_store(workspace.store, shapes))
         checked = StoreChecked(found.version, asserted, inference.inferred, validation, seconds)
