@@ -9,8 +9,6 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import rdflib
-from hypothesis import given
-from hypothesis import strategies as st
 from rdflib.compare import isomorphic
 
 from server.build import formats
@@ -19,7 +17,6 @@ from server.build.lines import (
     LineFile,
     LineList,
     merge_unique,
-    merged_into,
     sort_unique,
     union_of,
     whole_lines,
@@ -194,19 +191,3 @@ def test_turtle_written_from_line_text_reads_back_as_the_lines() -> None:
     turtle = b"".join(formats.turtle(lines))
     written = rdflib.Graph().parse(data=turtle, format="turtle")
     assert isomorphic(written, rdflib.Graph().parse(data=text, format="nt"))
-
-
-@given(
-    st.lists(st.binary(max_size=6).map(lambda b: b.replace(b"\n", b"") + b"\n"), unique=True),
-    st.data(),
-)
-def test_lines_merged_into_pieces_are_all_the_lines_sorted(lines, data):
-    """merged_into: the few lines merged into pieces of whole sorted lines, wherever the
-    pieces are cut and wherever the lines fall (before, among, after, several in a piece)."""
-    lines = sorted(set(lines))
-    few = sorted(data.draw(st.sets(st.sampled_from(lines))) if lines else [])
-    many = [line for line in lines if line not in few]
-    cuts = sorted(data.draw(st.sets(st.integers(0, len(many)))))
-    pieces = [b"".join(many[i:j]) for i, j in zip([0, *cuts], [*cuts, len(many)], strict=True)]
-    merged = b"".join(merged_into([p for p in pieces if p], few))
-    assert merged == b"".join(lines)

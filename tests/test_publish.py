@@ -409,15 +409,12 @@ def test_the_dataset_child_writes_what_the_whole_files_would(tmp_path):
     union_lines = sorted({line for lines in named.values() for line in lines})
     union = tmp_path / "union.sorted"
     union.write_bytes(b"".join(union_lines))
-    # Lines that sort before, among and after the content's.
     metadata = LineList(
         sorted(f'<{iri}> <{RDFS.label}> "m" .\n'.encode() for iri in (ID, DATASET, "urn:z"))
     )
     (tmp_path / "child").mkdir()
-    work = tmp_path / "work"
-    work.mkdir()
     alongside = dataset_dumps.dataset_dumps_alongside(
-        tmp_path / "child", work, LineFile(union, len(union_lines)), named
+        tmp_path / "child", LineFile(union, len(union_lines)), named
     )
     with alongside as child:
         assert isinstance(child, dataset_dumps.Child)
@@ -430,13 +427,12 @@ def test_the_dataset_child_writes_what_the_whole_files_would(tmp_path):
         assert written == b"".join(whole), name
         assert digests[name].sha256 == hashlib.sha256(written).hexdigest()
         assert digests[name].size == len(written)
-    assert list(work.iterdir()) == []  # the content's N-Quads, written ahead, are gone
 
 
 def test_the_dataset_child_failing_fails_the_block(tmp_path):
     named = _sample_line_files(tmp_path)
     missing = LineFile(tmp_path / "no-such-union.sorted", 1)
-    failing = dataset_dumps.dataset_dumps_alongside(tmp_path, tmp_path, missing, named)
+    failing = dataset_dumps.dataset_dumps_alongside(tmp_path, missing, named)
     with (
         pytest.raises(RuntimeError, match=r"dataset's files failed.*No such file"),
         failing as child,
@@ -449,7 +445,7 @@ def test_the_dataset_child_is_stopped_when_the_block_fails(tmp_path):
     union = next(iter(named.values()))
     with (
         pytest.raises(KeyboardInterrupt),
-        dataset_dumps.dataset_dumps_alongside(tmp_path, tmp_path, union, named) as child,
+        dataset_dumps.dataset_dumps_alongside(tmp_path, union, named) as child,
     ):
         raise KeyboardInterrupt
     assert child.process.returncode is not None  # ended (killed, or done), not left running

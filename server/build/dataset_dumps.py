@@ -2,15 +2,14 @@
 VoID statistics of the union, worked out ahead of the metadata graph.
 
 Both files hold the metadata graph, which is known last (it records the union dumps' digests
-and the statistics), but it is a few hundred lines against millions. So the content graphs
-are written at once, and the metadata graph is added when it comes (`DatasetDumps.finish`):
-its TriG block goes at the end, and its quads are merged into the sorted N-Quads written
-ahead, piece by piece. For lines in files this is done by a child process
-(`python -m server.build.dataset_dumps DIRECTORY UNION NAME=LINES...`, each file as
-PATH:COUNT) on the other core while the union dumps are written: it prints the statistics
-as a JSON line first, then reads the metadata graph's lines from its stdin up to EOF, and
-prints the files' digests. Before, all of this ran after the metadata, on one core while the
-other idled: ~11 s at 10^6 triples. Small releases are written in-process, in the same order.
+and the statistics), but it is a few hundred lines against millions, and both files go graph
+by graph with it last. So the content graphs are written at once and the metadata graph is
+appended when it comes (`DatasetDumps.finish`). For lines in files this is done by a child
+process (`python -m server.build.dataset_dumps DIRECTORY UNION NAME=LINES...`, each file as
+PATH:COUNT) on the other core while the union dumps are written: it prints the statistics as
+a JSON line first, then reads the metadata graph's lines from its stdin up to EOF, and prints
+the files' digests. Before, all of this ran after the metadata, on one core while the other
+idled: ~11 s at 10^6 triples. Small releases are written in-process, in the same order.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Protocol
@@ -28,21 +27,12 @@ from typing import IO, Protocol
 from rdflib import URIRef
 
 from server.build.formats import nquads, trig, trig_graph
-from server.build.lines import (
-    READ_BUFFER,
-    LineFile,
-    LineList,
-    SortedLines,
-    joined,
-    merged_into,
-    whole_lines,
-)
+from server.build.lines import LineFile, LineList, SortedLines
 from server.build.metadata import UnionStats
-from server.build.written import Digest, HashedFile, write_file
+from server.build.written import Digest, HashedFile
 from server.release import NQUADS, TRIG
 
 METADATA = "metadata"
-CONTENT_NQUADS = "content.nq"  # the content graphs' quads, before the metadata is merged in
 
 
 class DatasetDumps(Protocol):
@@ -57,16 +47,16 @@ class DatasetDumps(Protocol):
 
 @contextmanager
 def dataset_dumps_alongside(
-    directory: Path, workdir: Path, union: SortedLines, content: Mapping[str, SortedLines]
+    directory: Path, union: SortedLines, content: Mapping[str, SortedLines]
 ) -> Iterator[DatasetDumps]:
     """The dataset's files, written ahead while the block runs (`finish` them in it). An
     error of the child process fails `stats` or `finish` with the child's message."""
     files = [union, *content.values()]
     if not all(isinstance(lines, LineFile) for lines in files):
-        yield InProcess(directory, workdir, union, content)
+        yield InProcess(directory, union, content)
         return
     specs = [_spec(union)] + [f"{name}={_spec(lines)}" for name, lines in content.items()]
-    command = [sys.executable, "-m", __name__, str(directory), str(workdir), *specs]
+    command = [sys.executable, "-m", __name__, str(directory), *specs]
     with tempfile.TemporaryFile() as errors:
         child = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
@@ -84,20 +74,16 @@ def dataset_dumps_alongside(
 
 class InProcess:
     def __init__(
-        self,
-        directory: Path,
-        workdir: Path,
-        union: SortedLines,
-        content: Mapping[str, SortedLines],
+        self, directory: Path, union: SortedLines, content: Mapping[str, SortedLines]
     ) -> None:
-        self.directory, self.workdir, self.union = directory, workdir, union
+        self.directory, self.union = directory, union
         self.content = dict(content)  # as it is now: the caller's may grow a metadata graph
 
     def stats(self) -> UnionStats:
         return UnionStats.count(self.union, {name: len(g) for name, g in self.content.items()})
 
     def finish(self, metadata: SortedLines) -> dict[str, Digest]:
-        ahead = AheadOfMetadata(self.directory, self.workdir, self.content)
+        ahead = AheadOfMetadata(self.directory, self.content)
         return ahead.finish(metadata)
 
 
@@ -135,26 +121,19 @@ class Child:
 class AheadOfMetadata:
     """Writes the content graphs' part of both files at once (on construction)."""
 
-    def __init__(self, directory: Path, workdir: Path, content: Mapping[str, SortedLines]) -> None:
-        self.directory, self.content_nquads = directory, workdir / CONTENT_NQUADS
-        self.trig = HashedFile(directory / TRIG)
-        try:
+    def __init__(self, directory: Path, content: Mapping[str, SortedLines]) -> None:
+        with ExitStack() as opened:  # closed on an error only
+            self.trig = opened.enter_context(HashedFile(directory / TRIG))
+            self.nquads = opened.enter_context(HashedFile(directory / NQUADS))
             self.trig.write(trig(content))
-            write_file(self.content_nquads, joined(nquads(content), READ_BUFFER))
-        except BaseException:
-            self.trig.file.close()
-            raise
+            self.nquads.write(nquads(content))
+            opened.pop_all()
 
     def finish(self, metadata: SortedLines) -> dict[str, Digest]:
-        with self.trig:
+        with self.trig, self.nquads:
             self.trig.write(trig_graph(METADATA, metadata))
-            digests = {TRIG: self.trig.close()}
-        quads = list(nquads({METADATA: metadata}))
-        with self.content_nquads.open("rb") as ahead:
-            merged = merged_into(whole_lines(ahead, READ_BUFFER), quads)
-            digests[NQUADS] = write_file(self.directory / NQUADS, merged)
-        self.content_nquads.unlink()
-        return digests
+            self.nquads.write(nquads({METADATA: metadata}))
+            return {TRIG: self.trig.close(), NQUADS: self.nquads.close()}
 
 
 # --------------------------------------------------------------------------- the child
@@ -182,12 +161,12 @@ def stats_from_json(found: dict) -> UnionStats:
     return UnionStats(**(found | iris))
 
 
-def main(directory: str, workdir: str, union_spec: str, *graph_specs: str) -> None:
+def main(directory: str, union_spec: str, *graph_specs: str) -> None:
     union = _line_file(union_spec)
     content = {name: _line_file(spec) for name, _, spec in (g.partition("=") for g in graph_specs)}
-    counted = InProcess(Path(directory), Path(workdir), union, content).stats()
+    counted = InProcess(Path(directory), union, content).stats()
     print(json.dumps(stats_to_json(counted)), flush=True)
-    ahead = AheadOfMetadata(Path(directory), Path(workdir), content)
+    ahead = AheadOfMetadata(Path(directory), content)
     metadata = LineList(sys.stdin.buffer.read().splitlines(keepends=True))
     digests = ahead.finish(metadata)
     print(json.dumps({name: asdict(digest) for name, digest in digests.items()}))

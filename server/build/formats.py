@@ -5,7 +5,6 @@ term is written the one canonical way, so the same lines always give the same by
 
 from __future__ import annotations
 
-import heapq
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -39,15 +38,14 @@ def json_bytes(value: Any) -> bytes:
 
 
 def nquads(named: Mapping[str, SortedLines]) -> Iterator[bytes]:
-    """N-Quads by inserting the graph IRI into each canonical N-Triples line. Each graph's
-    quads stay sorted (the same suffix on every line), so merging them sorts them all."""
-    return heapq.merge(*(_with_graph(lines, name) for name, lines in named.items()))
-
-
-def _with_graph(lines: Iterable[bytes], name: str) -> Iterator[bytes]:
-    suffix = f" <{GRAPHS[name]}> .\n".encode()
-    for line in lines:
-        yield line[:-3] + suffix
+    """N-Quads graph by graph, in the order of `named` (as TriG), each graph's lines in their
+    order, the graph IRI put before each line's final " .": a canonical N-Triples line has no
+    other newline (N-Triples escapes it in literals), so whole pieces are rewritten at once.
+    A graph added later (the metadata) is appended, not merged into millions of lines."""
+    for name, lines in named.items():
+        suffix = f" <{GRAPHS[name]}> .\n".encode()
+        for block in lines.blocks():
+            yield block.replace(b" .\n", suffix)
 
 
 # --------------------------------------------------------------------------- lines by subject

@@ -9,7 +9,6 @@ whichever kind it was written from.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import os
 import re
@@ -96,23 +95,6 @@ def joined(lines: Iterable[bytes], size: int) -> Iterator[bytes]:
             batch, held = [], 0
     if batch:
         yield b"".join(batch)
-
-
-def merged_into(blocks: Iterable[bytes], lines: Sequence[bytes]) -> Iterator[bytes]:
-    """Pieces of whole sorted lines with a few more sorted `lines` merged in: the pieces they
-    do not fall into pass untouched, so merging a few lines into millions costs little more
-    than copying."""
-    at = 0
-    for block in blocks:
-        last = block[block.rfind(b"\n", 0, len(block) - 1) + 1 :]
-        if at == len(lines) or lines[at] > last:
-            yield block
-            continue
-        end = bisect.bisect_right(lines, last, lo=at)
-        yield b"".join(heapq.merge(block.splitlines(keepends=True), lines[at:end]))
-        at = end
-    if at < len(lines):
-        yield b"".join(lines[at:])
 
 
 def whole_lines(file: BinaryIO, size: int) -> Iterator[bytes]:

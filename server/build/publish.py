@@ -318,7 +318,7 @@ class ReleaseWriter:
         workdir = directory / WORKDIR
         with (
             server_files_alongside(directory, union) as served,
-            dataset_dumps_alongside(directory, workdir, union, named) as dataset,
+            dataset_dumps_alongside(directory, union, named) as dataset,
         ):
             digests = _write_union_dumps(directory, union, workdir)
             (report_lines,) = _canonical_lines([report])
