@@ -12,12 +12,12 @@ lowest CPU priority, for the current release and each new one; it stops with the
 
 import os
 import subprocess
-import sys
 import threading
 
 from granian import Granian
 from granian.constants import Interfaces
 
+from .child_process import python_module, same_code
 from .config import Settings
 
 
@@ -49,7 +49,8 @@ def start_preparer() -> int:
     launcher exits as soon as it has forked the preparer; a thread reaps it meanwhile."""
     read_end, write_end = os.pipe()
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "prepare", "--watch", str(read_end)],
+        python_module("server.cli", "prepare", "--watch", str(read_end)),
+        env=same_code(),
         pass_fds=(read_end,),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

@@ -451,6 +451,23 @@ def test_the_dataset_child_is_stopped_when_the_block_fails(tmp_path):
     assert child.process.returncode is not None  # ended (killed, or done), not left running
 
 
+def test_the_build_children_run_the_parents_code_wherever_it_runs(tmp_path, monkeypatch):
+    """A child process (`python -m server.build.…`) started from a folder holding another
+    `server` package (another checkout, say) still runs this code, not that one."""
+    other = tmp_path / "elsewhere"
+    (other / "server" / "build").mkdir(parents=True)
+    for package in (other / "server", other / "server" / "build"):
+        (package / "__init__.py").write_text("raise ImportError('the wrong checkout')\n")
+    monkeypatch.chdir(other)
+    named = _sample_line_files(tmp_path)
+    union = next(iter(named.values()))
+    with server_files_alongside(tmp_path, union) as served:
+        pass
+    assert set(served["files"]) == set(SERVER_FILES)
+    with dataset_dumps.dataset_dumps_alongside(tmp_path, union, named) as child:
+        assert child.stats().triples == len(union)
+
+
 def test_the_list_of_things_names_each_subject_of_ours_once():
     lines = [
         f'<{ID}a> <{RDFS.label}> "A" .\n'.encode(),

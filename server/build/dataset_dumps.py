@@ -30,6 +30,7 @@ from server.build.formats import nquads, trig, trig_graph
 from server.build.lines import LineFile, LineList, SortedLines
 from server.build.metadata import UnionStats
 from server.build.written import Digest, HashedFile
+from server.child_process import python_module, same_code
 from server.release import NQUADS, TRIG
 
 METADATA = "metadata"
@@ -56,10 +57,10 @@ def dataset_dumps_alongside(
         yield InProcess(directory, union, content)
         return
     specs = [_spec(union)] + [f"{name}={_spec(lines)}" for name, lines in content.items()]
-    command = [sys.executable, "-m", __name__, str(directory), *specs]
+    command = python_module(__name__, str(directory), *specs)
     with tempfile.TemporaryFile() as errors:
         child = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=same_code()
         )
         try:
             yield Child(child, errors)

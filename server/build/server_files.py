@@ -21,6 +21,7 @@ from server.build.home_figures import FiguresFile
 from server.build.lines import LineFile, SortedLines, count_lines
 from server.build.search_index import IndexFile, Pieces, Values, computed, written
 from server.build.written import write_file
+from server.child_process import python_module, same_code
 from server.release import HOME_FIGURES, SEARCH_INDEX, THINGS
 from server.vocab import ID
 
@@ -78,8 +79,8 @@ def server_files_alongside(directory: Path, union: SortedLines) -> Iterator[dict
         yield found
         return
     with tempfile.TemporaryFile() as errors:
-        command = [sys.executable, "-m", __name__, str(union.path), str(directory)]
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        command = python_module(__name__, str(union.path), str(directory))
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=same_code())
         try:
             yield found
         except BaseException:

@@ -51,6 +51,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS
 
+from ..child_process import python_module, same_code
 from ..kazakh import kk_latin
 from ..vocab import BASE, KZCN
 from .labels import LABEL_PREDICATES, SOURCE_LANG, TARGET_LANG
@@ -714,9 +715,9 @@ def _start(schema: Schema, part: Part, workdir: Path) -> tuple[subprocess.Popen[
     with the threads of the build's store)."""
     job = workdir / f"reason-part-{part.index}.pickle"
     job.write_bytes(pickle.dumps((schema, part, workdir)))
-    command = [sys.executable, "-m", __name__, str(job)]
+    command = python_module(__name__, str(job))
     with job.with_suffix(".log").open("wb") as log:  # a file: a pipe could fill and block
-        return subprocess.Popen(command, stderr=log), job
+        return subprocess.Popen(command, stderr=log, env=same_code()), job
 
 
 def _finished(process: subprocess.Popen[bytes], job: Path) -> PartRead:
