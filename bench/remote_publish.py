@@ -12,7 +12,7 @@ Starts a private Virtuoso (server/store/virtuoso.py, 127.0.0.1 only) and, on tha
 3. `kzcn-kg publish` with the standard switch, one SPARQL Update (as the publisher user).
 
 Each publish runs the real command in its own process: its wall time, the step split it
-prints (stage, verify, switch, check), its exact peak RSS and CPU time (from wait4), and
+prints (stage, verify, switch, cleanup, check), its exact peak RSS and CPU time (from wait4), and
 Virtuoso's CPU time and peak RSS meanwhile. A publish that fails is recorded with the
 engine's message, and the next one still runs. Results are merged by release version into
 bench/results/remote-publish.json (a run on another release keeps the others) and printed
@@ -50,7 +50,7 @@ MAX_QUERY_SECONDS = 3600  # the SPARQL switch of 10^6 triples is one long update
 # `published version V to URL: N triples`, then the steps line, from `kzcn-kg publish`.
 PUBLISHED = re.compile(r"published version \S+ to \S+: (\d+) triples")
 ERROR_CHARS = 600
-STEPS = ("stage", "verify", "switch", "check")  # as `publish` times them
+STEPS = ("stage", "verify", "switch", "cleanup", "check")  # as `publish` times them
 
 
 def publish_command(build_dir: Path, virtuoso: Virtuoso, switch: str) -> list[str]:
@@ -200,6 +200,7 @@ def table(recorded: dict) -> str:
         "stage s",
         "verify s",
         "switch s",
+        "cleanup s",
         "check s",
         "start-up s",
         "publisher peak RSS MB",

@@ -19,11 +19,15 @@ leaves the previous version serving. Every error names its step and the engine's
 
 Virtuoso 7.2 does not run one Update request atomically: an error in a later operation
 leaves the earlier ones done. `--virtuoso-sql HOST:PORT` switches in one SQL transaction
-instead (isql, see server/store/virtuoso.py `move_graphs`). For readers to see wholly the
+instead (isql, see server/store/virtuoso.py `move_graphs`), changing only the triples that
+differ, and leaves the staging graphs to be removed after it. For readers to see wholly the
 old or wholly the new version, the server must also run queries serializable
 (`DefaultIsolation = 8`; at read committed one query was seen reading one graph before the
-switch and another after it) and allow a transaction that large
-(`TransactionAfterImageLimit`, past the old and new triples' size). Virtuoso 7.2 also
+switch and another after it) and allow a transaction as large as the change
+(`TransactionAfterImageLimit`). Serializable readers' locks make Virtuoso roll back some
+writes to break deadlocks (SQLSTATE 40001): every request that does the same when repeated
+is then sent again, after a growing pause (server/deadlocks.py); the one-request SPARQL
+switch is not, as Virtuoso may have done part of it. Virtuoso 7.2 also
 answers property paths wrongly on a database first filled since it started
 (openlink/virtuoso-opensource#929): restart it once after the first publish into an empty
 database; later publishes need no restart.
@@ -43,6 +47,7 @@ Basic, whichever the server asks for. Virtuoso's authenticated endpoints are `/s
 import argparse
 import base64
 import contextlib
+import io
 import json
 import os
 import sys
@@ -55,6 +60,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import deadlocks
 from .build.pipeline import timed
 from .config import paths_from_env
 from .release import NQUADS, Release, ReleaseMissing, current
@@ -138,6 +144,21 @@ class Client:
                     raise
         raise AssertionError("unreachable")
 
+    def send_idempotent(
+        self, method: str, url: str, body: bytes | None, headers: dict[str, str]
+    ) -> bytes:
+        """send(), again while the engine answers that it chose this request as a deadlock
+        victim (server/deadlocks.py). Only for a request that does the same when repeated
+        after being rolled back: a read, a drop, a chunk of triples added to a graph (a set)."""
+        return deadlocks.retried(
+            lambda: readable_errors(lambda: self.send(method, url, body, headers)),
+            lambda error: (
+                isinstance(error, urllib.error.HTTPError)
+                and error.code >= 500
+                and deadlocks.SQLSTATE.encode() in answer_of(error)
+            ),
+        )
+
     def knows(self, url: str) -> bool:
         return urllib.parse.urlsplit(url).path in self.challenges
 
@@ -179,6 +200,25 @@ def engine_message(error: Exception) -> str:
     return str(error)
 
 
+def readable_errors(call: Callable[[], bytes]) -> bytes:
+    """call(); an HTTPError it raises is replaced by one whose body is in memory, so that
+    it can be looked into (`answer_of`) and still reported."""
+    try:
+        return call()
+    except urllib.error.HTTPError as error:
+        body = io.BytesIO(error.read())
+        raise urllib.error.HTTPError(
+            error.url, error.code, error.msg, error.headers, body
+        ) from None
+
+
+def answer_of(error: urllib.error.HTTPError) -> bytes:
+    """The body of an error from `readable_errors`, left to be read again."""
+    body = error.read()
+    error.fp.seek(0)
+    return body
+
+
 def refused_before_reading(error: Exception) -> bool:
     """A 401, or the connection reset while the body was sent (how Virtuoso refuses)."""
     if isinstance(error, urllib.error.HTTPError):
@@ -194,9 +234,20 @@ class Store:
         self.target = target
         self.client = Client(target.user, target.password)
 
-    def call(self, step: str, method: str, url: str, body: bytes | None, **headers: str) -> bytes:
+    def call(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        repeatable: bool = True,
+    ) -> bytes:
+        """`repeatable`: sent again if the engine chose it as a deadlock victim (see
+        Client.send_idempotent)."""
+        send = self.client.send_idempotent if repeatable else self.client.send
         try:
-            return self.client.send(method, url, body, headers)
+            return send(method, url, body, headers)
         except (urllib.error.URLError, OSError) as error:
             raise PublishError(step, engine_message(error)) from None
 
@@ -207,22 +258,19 @@ class Store:
             "POST",
             self.target.endpoint,
             body,
-            **{
+            {
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Accept": "application/sparql-results+json",
             },
         )
         return json.loads(answer)["results"]["bindings"]
 
-    def update(self, step: str, update: str) -> None:
+    def update(self, step: str, update: str, repeatable: bool = True) -> None:
+        """`repeatable=False` for a request of several operations: an engine that does not
+        run it in one transaction (Virtuoso) may have done part of it before the deadlock."""
         body = urllib.parse.urlencode({"update": update}).encode()
-        self.call(
-            step,
-            "POST",
-            self.target.endpoint,
-            body,
-            **{"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        self.call(step, "POST", self.target.endpoint, body, headers, repeatable)
 
     def upload(self, step: str, graph: str, ntriples: bytes, replace: bool) -> None:
         """PUT replaces the graph, POST adds to it (Graph Store HTTP Protocol).
@@ -236,7 +284,7 @@ class Store:
         for attempt in (1, 2):
             self.authenticate(step)
             try:
-                self.client.send("PUT" if replace else "POST", url, ntriples, headers)
+                self.client.send_idempotent("PUT" if replace else "POST", url, ntriples, headers)
                 return
             except (urllib.error.URLError, OSError) as error:
                 if attempt == 2 or not refused_before_reading(error):
@@ -364,7 +412,7 @@ def moves(release: Release) -> list[tuple[str, str]]:
 def sparql_switch(store: "Store") -> Switch:
     """The standard switch: one SPARQL Update request. Atomic only where the engine runs a
     request in one transaction (not Virtuoso 7.2: see `--virtuoso-sql`)."""
-    return lambda release: store.update(SWITCH_STEP, switch_update(release))
+    return lambda release: store.update(SWITCH_STEP, switch_update(release), repeatable=False)
 
 
 def switch_update(release: Release) -> str:
@@ -435,6 +483,8 @@ def publish(
     except BaseException:
         drop_staging(store, release)
         raise
+    # A switch that copies rather than moves (Virtuoso's SQL) leaves the staging graphs.
+    timed(seconds, "cleanup", lambda: drop_staging(store, release))
     live = timed(seconds, "check", lambda: check_live(store, release))
     return Published(release.version, live, seconds)
 

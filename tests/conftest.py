@@ -36,12 +36,16 @@ def everything(checked: Checked) -> Graph:
     return checked.sources.ontology + checked.sources.data + checked.inferred
 
 
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Paths:
+def inputs_copied_to(root: Path) -> Paths:
     """A copy of the project's inputs to edit, with its own build folder."""
     for folder in INPUT_FOLDERS:
-        shutil.copytree(PACKAGE_ROOT / folder, tmp_path / folder)
-    return Paths(root=tmp_path, build_dir=tmp_path / "build")
+        shutil.copytree(PACKAGE_ROOT / folder, root / folder)
+    return Paths(root=root, build_dir=root / "build")
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Paths:
+    return inputs_copied_to(tmp_path)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -151,10 +155,7 @@ HOSTILE_LABEL = '<script>alert("x")</script> & "ALT" <b>University</b>'
 @pytest.fixture(scope="session")
 def hostile_build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A release whose data holds markup in a label."""
-    root = tmp_path_factory.mktemp("hostile")
-    for folder in INPUT_FOLDERS:
-        shutil.copytree(PACKAGE_ROOT / folder, root / folder)
-    paths = Paths(root=root, build_dir=root / "build")
+    paths = inputs_copied_to(tmp_path_factory.mktemp("hostile"))
     data = paths.data / "organizations.ttl"
     turtle_string = HOSTILE_LABEL.replace("\\", "\\\\").replace('"', '\\"')
     data.write_text(

@@ -6,23 +6,26 @@ and a public endpoint that stays read-only.
 
 Virtuoso must be installed (`scripts/install-virtuoso.sh`); without it these tests fail."""
 
+import http.server
 import io
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
+from server import deadlocks
 from server.build.pipeline import build
-from server.config import Paths
 from server.release import Release, current
 from server.remote_publish import (
     STAGING_PREFIX,
+    SWITCH_STEP,
     Published,
     PublishError,
     Store,
@@ -33,12 +36,13 @@ from server.remote_publish import (
     moves,
     publish,
     published_version,
+    sparql_switch,
 )
 from server.store.embedded import EmbeddedStore
 from server.store.remote import RemoteStore
 from server.store.virtuoso import DBA, MOVE_PROCEDURE, Virtuoso, VirtuosoError, sql_string
 from server.vocab import DATASET, GRAPHS
-from tests.conftest import edit
+from tests.conftest import edit, inputs_copied_to
 from tests.test_remote_store import EXAMPLES, rows, run
 
 DATA, METADATA = str(GRAPHS["data"]), str(GRAPHS["metadata"])
@@ -291,26 +295,36 @@ def test_virtuoso_runs_an_update_of_several_operations_without_a_transaction(
 # --- a second release, with readers -------------------------------------------------------------
 
 
-# A known defect, not fixed yet (README, Known limitations): on Virtuoso 7.2 one reader's
-# query sometimes counts extra triples in one graph while the switch runs (1 in 3-8 runs of
-# this file), though the switch is one transaction and reads are serializable. Still run and
-# reported every time; non-strict, as it passes more often than not.
-@pytest.mark.xfail(
-    strict=False,
-    reason="Virtuoso 7.2: a reader rarely counts a graph half switched (README, Known limitations)",
-)
-def test_readers_see_the_old_or_the_new_release_never_a_mix(
+SWITCHES = 3  # back and forth, odd: the second release is live at the end
+
+
+@dataclass(frozen=True)
+class SwitchesUnderReaders:
+    old: State  # each release as a reader sees it when nothing is being written
+    new: State
+    seen: dict[State, int]  # every state a reader saw during the publishes, how often
+    errors: list[BaseException]
+    order: list[Release]
+    done: list[Published]
+
+
+@pytest.fixture(scope="module")
+def under_readers(
     published: Published,
     virtuoso: Virtuoso,
     target: Target,
     release: Release,
-    project_copy: Paths,
-) -> None:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> SwitchesUnderReaders:
+    """Three readers query without a pause while the first and a second release are
+    published in turn. Virtuoso may roll back publishing requests to break deadlocks with
+    them (retried: server/deadlocks.py)."""
     publish(release, target, switch=sql_switch(virtuoso))
     old = state(virtuoso)
-    edit(project_copy.data / "organizations.ttl", OLD_LABEL, NEW_LABEL)
-    build(project_copy)
-    second = current(project_copy.build_dir)
+    project = inputs_copied_to(tmp_path_factory.mktemp("second"))
+    edit(project.data / "organizations.ttl", OLD_LABEL, NEW_LABEL)
+    build(project)
+    second = current(project.build_dir)
     assert second.version != release.version
 
     seen: dict[State, int] = {}
@@ -326,25 +340,51 @@ def test_readers_see_the_old_or_the_new_release_never_a_mix(
                 return
             seen[observed] = seen.get(observed, 0) + 1
 
+    order = [(second, release)[turn % 2] for turn in range(SWITCHES)]
     readers = [threading.Thread(target=read) for _ in range(3)]
     for reader in readers:
         reader.start()
     try:
-        done = publish(second, target, switch=sql_switch(virtuoso))
+        done = [publish(each, target, switch=sql_switch(virtuoso)) for each in order]
     finally:
         stop.set()
         for reader in readers:
             reader.join()
-    new = state(virtuoso)
-    assert done.version == second.version
-    assert new[1] == (second.version,) and new[2] == ("ALT University (second release)",)
-    assert old[1] == (release.version,) and old[2] == ("ALT University",)
-    assert not errors
-    assert set(seen) <= {old, new}, f"mixed states seen: {set(seen) - {old, new}}"
-    assert seen.get(old), "no reader saw the old release: the switch was not observed"
+    return SwitchesUnderReaders(old, state(virtuoso), seen, errors, order, done)
+
+
+def test_readers_see_the_old_or_the_new_version_with_its_own_label(
+    under_readers: SwitchesUnderReaders, virtuoso: Virtuoso, release: Release
+) -> None:
+    """The version (metadata graph) and a label that differs (data graph), read in one query:
+    never one release's version with the other's label, whatever the switch is doing."""
+    run = under_readers
+    second = run.order[-1]
+    assert [each.version for each in run.done] == [each.version for each in run.order]
+    assert run.new[1:] == ((second.version,), ("ALT University (second release)",))
+    assert run.old[1:] == ((release.version,), ("ALT University",))
+    assert not run.errors
+    versions_and_labels = {seen[1:] for seen in run.seen}
+    assert versions_and_labels <= {run.old[1:], run.new[1:]}, versions_and_labels
+    assert run.old[1:] in versions_and_labels, "no reader saw the old release: no switch seen"
     assert ours(virtuoso) == manifest_counts(second)
     for name in COMPARED:  # property paths too: the database was not empty at its start
         assert_same_answers(virtuoso, second, name)
+
+
+# A known defect of Virtuoso 7.2 (README, Known limitations): while triples are written in
+# any graph, a reader's query rarely counts some or all of the rdf:type triples of a graph
+# twice (data 1,136 -> 1,246: its 110 rdf:type triples; ontology 423 -> 456: its 27
+# owl:Class and 6 owl:NamedIndividual ones). Reproduced with no switch at all, readers
+# counting while staging graphs were uploaded and dropped (1 read in ~130,000); about one run
+# in five of this file. Still run and reported every time; non-strict, as it mostly passes.
+@pytest.mark.xfail(
+    strict=False,
+    reason="Virtuoso 7.2 rarely counts rdf:type triples twice while writing (README)",
+)
+def test_readers_count_the_old_or_the_new_graphs(under_readers: SwitchesUnderReaders) -> None:
+    run = under_readers
+    assert set(run.seen) <= {run.old, run.new}, f"mixed: {set(run.seen) - {run.old, run.new}}"
 
 
 # --- the release in chunks ----------------------------------------------------------------------
@@ -370,3 +410,89 @@ def test_chunks_are_bounded_and_keep_blank_nodes_together(tmp_path: Path) -> Non
             assert len(body) < 500 + 100  # a chunk stops at the first line past the bound
     parsed = list(ox.parse(io.BytesIO(blank[0][1]), format=ox.RdfFormat.N_TRIPLES))
     assert len({t.object for t in parsed if isinstance(t.object, ox.BlankNode)}) == 20
+
+
+# --- a request chosen as a deadlock victim ------------------------------------------------------
+
+DEADLOCKED = b"Virtuoso 40001 Error SR172: Transaction deadlocked"
+
+
+class DeadlockingEngine(http.server.ThreadingHTTPServer):
+    """A real HTTP server that answers like Virtuoso rolling a request back to break a
+    deadlock (500, SQLSTATE 40001) the first `deadlocks` times, then 200; it keeps the
+    bodies it received."""
+
+    def __init__(self, deadlocks: int) -> None:
+        self.deadlocks, self.bodies = deadlocks, list[bytes]()
+        super().__init__(("127.0.0.1", 0), DeadlockingHandler)
+
+    def store(self) -> Store:
+        url = f"http://127.0.0.1:{self.server_port}/sparql"
+        return Store(Target(url, url))
+
+
+class DeadlockingHandler(http.server.BaseHTTPRequestHandler):
+    server: DeadlockingEngine
+
+    def answer(self) -> None:
+        self.server.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+        failing = len(self.server.bodies) <= self.server.deadlocks
+        body = DEADLOCKED if failing else b""
+        self.send_response(500 if failing else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_PUT = answer
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+
+@contextmanager
+def deadlocking_engine(deadlocks: int) -> Iterator[DeadlockingEngine]:
+    engine = DeadlockingEngine(deadlocks)
+    thread = threading.Thread(target=engine.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield engine
+    finally:
+        engine.shutdown()
+        engine.server_close()
+
+
+@pytest.fixture
+def short_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(deadlocks, "PAUSE", 0.001)
+
+
+@pytest.mark.usefixtures("short_pauses")
+def test_a_chunk_chosen_as_a_deadlock_victim_is_sent_again_until_it_is_taken() -> None:
+    chunk = b"<urn:a> <urn:b> 1 .\n"
+    with deadlocking_engine(deadlocks=2) as engine:
+        engine.store().upload("upload the data graph", "urn:g", chunk, replace=True)
+    assert engine.bodies == [chunk] * 3
+
+
+@pytest.mark.usefixtures("short_pauses")
+def test_a_request_deadlocked_every_time_fails_with_the_engines_words() -> None:
+    with (
+        deadlocking_engine(deadlocks=100) as engine,
+        pytest.raises(PublishError, match="SR172: Transaction deadlocked") as failed,
+    ):
+        engine.store().drop("remove the staging graphs", "urn:g")
+    assert failed.value.step == "remove the staging graphs"
+    assert len(engine.bodies) == deadlocks.ATTEMPTS
+
+
+@pytest.mark.usefixtures("short_pauses")
+def test_the_sparql_switch_is_never_sent_twice(release: Release) -> None:
+    """On an engine that may have done part of a request of several operations before the
+    deadlock (Virtuoso), sending the MOVEs again could empty a live graph."""
+    with (
+        deadlocking_engine(deadlocks=1) as engine,
+        pytest.raises(PublishError, match="SR172") as failed,
+    ):
+        sparql_switch(engine.store())(release)
+    assert failed.value.step == SWITCH_STEP
+    assert len(engine.bodies) == 1

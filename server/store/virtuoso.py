@@ -18,6 +18,12 @@ error in a later operation leaves the earlier ones done), so `move_graphs` switc
 SQL transaction instead (a stored procedure that rolls back on any error). The readers: at
 the default isolation, read committed, one query can read one graph before the commit and
 another after it (seen in tests/test_remote_publish.py), so queries run serializable here.
+Serializable readers lock what they read, so Virtuoso breaks the deadlocks they can form
+with a writer by rolling the writer back (SR172, SQLSTATE 40001): the publisher sends such a
+request again (server/deadlocks.py). The switch changes only the triples that differ between
+the releases, so its transaction and locks grow with the change, not with the graph.
+Virtuoso 7.2 has a defect this does not cure: while triples are written anywhere, a reader
+rarely counts rdf:type triples twice (README, Known limitations).
 """
 
 import contextlib
@@ -39,6 +45,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from .. import deadlocks
 from ..release import MANIFEST_JSON, NQUADS
 from ..vocab import GRAPHS
 
@@ -50,21 +57,29 @@ HOST = "127.0.0.1"  # never another interface: the machine's network rule and pl
 DBA = ("dba", "dba")  # a fresh database's built-in account; it only ever listens on HOST
 PUBLISHER = "kzcn_publisher"  # SPARQL_UPDATE on the authenticated endpoints only
 MOVE_PROCEDURE = "DB.DBA.KZCN_MOVE_GRAPHS"
-# One transaction: each live graph emptied and refilled from its staging graph, which is
-# then removed; on any error everything is rolled back (an error alone would keep the part
-# done). log_enable(1): logged and transactional, not the row-by-row autocommit of mode 2/3.
+# One transaction: each live graph made equal to its staging graph by deleting the triples
+# the staging graph lacks and adding those it has anew. Unchanged triples are not touched, so
+# the transaction (and the locks readers may meet) grows with the change, not with the graph.
+# On any error everything is rolled back (an error alone would keep the part done).
+# log_enable(1): logged and transactional, not the row-by-row autocommit of mode 2/3.
+# The staging graphs stay: the publisher removes them after the switch.
 MOVE_PROCEDURE_SQL = f"""CREATE PROCEDURE {MOVE_PROCEDURE} (in moves any)
 {{
   declare i integer;
+  declare staged, live any;
   declare exit handler for sqlstate '*' {{ rollback work; resignal; }};
   log_enable (1, 1);
   for (i := 0; i < length (moves); i := i + 2)
     {{
-      delete from DB.DBA.RDF_QUAD where G = iri_to_id (moves[i+1], 0);
+      staged := iri_to_id (moves[i], 0);
+      live := iri_to_id (moves[i+1]);
+      delete from DB.DBA.RDF_QUAD where G = live and not exists (
+        select 1 from DB.DBA.RDF_QUAD n where n.G = staged
+          and n.S = DB.DBA.RDF_QUAD.S and n.P = DB.DBA.RDF_QUAD.P and n.O = DB.DBA.RDF_QUAD.O);
       insert into DB.DBA.RDF_QUAD (G, S, P, O)
-        select iri_to_id (moves[i+1]), S, P, O from DB.DBA.RDF_QUAD
-        where G = iri_to_id (moves[i], 0);
-      delete from DB.DBA.RDF_QUAD where G = iri_to_id (moves[i], 0);
+        select live, n.S, n.P, n.O from DB.DBA.RDF_QUAD n where n.G = staged and not exists (
+          select 1 from DB.DBA.RDF_QUAD o where o.G = live
+            and o.S = n.S and o.P = n.P and o.O = n.O);
     }}
 }}"""
 
@@ -147,8 +162,8 @@ AllowOSCalls = 0
 ; 8 KiB pages: 10,000 is 80 MiB, enough for the real graph; large graphs ask for more.
 NumberOfBuffers = {buffers}
 MaxDirtyBuffers = {buffers * 3 // 4}
-; The atomic switch of a release (move_graphs) is one transaction holding every old and new
-; triple: the default limit (50 MB of log) aborts it past a few 10^5 triples (SR325).
+; The atomic switch of a release (move_graphs) is one transaction holding every triple that
+; changes: the default limit (50 MB of log) aborts it past a few 10^5 of them (SR325).
 TransactionAfterImageLimit = 1500000000
 ; Serializable reads: a query waits for a switch in progress rather than reading the old
 ; rows of one graph and the new rows of another (read committed, the default, does that).
@@ -494,10 +509,14 @@ def move_graphs(address: str, account: tuple[str, str], moves: Iterable[tuple[st
     """Replace each live graph by its staging graph, (staging, live) pairs, in one SQL
     transaction on the Virtuoso at `address` (host:port of its SQL server); the account
     must be allowed to (re)create the procedure, as dba is. VirtuosoError, and nothing
-    changed, on any failure."""
+    changed, on any failure. Chosen as a deadlock victim (readers hold locks), the switch was
+    rolled back whole, so it is run again."""
     pairs = ", ".join(f"{sql_string(staged)}, {sql_string(live)}" for staged, live in moves)
     sql(address, account, MOVE_PROCEDURE_SQL + "\n;\n", script=True)
-    sql(address, account, f"{MOVE_PROCEDURE} (vector ({pairs}));", timeout=3600)
+    deadlocks.retried(
+        lambda: sql(address, account, f"{MOVE_PROCEDURE} (vector ({pairs}));", timeout=3600),
+        lambda error: isinstance(error, VirtuosoError) and deadlocks.SQLSTATE in str(error),
+    )
 
 
 def sql_string(text: str) -> str:
