@@ -155,7 +155,7 @@ class Client:
             lambda error: (
                 isinstance(error, urllib.error.HTTPError)
                 and error.code >= 500
-                and deadlocks.SQLSTATE.encode() in answer_of(error)
+                and deadlocks.reported_in(answer_of(error).decode("utf-8", errors="replace"))
             ),
         )
 

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import Graph
 
-from server import create_app
+from server import create_app, deadlocks
 from server.build.pipeline import Checked, build, check
 from server.config import PACKAGE_ROOT, Paths, Settings, paths_from_env
 from server.release import Release, current
@@ -41,6 +41,12 @@ def inputs_copied_to(root: Path) -> Paths:
     for folder in INPUT_FOLDERS:
         shutil.copytree(PACKAGE_ROOT / folder, root / folder)
     return Paths(root=root, build_dir=root / "build")
+
+
+@pytest.fixture
+def short_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries after a deadlock pause 1 ms: what is tested is how many attempts, not how long."""
+    monkeypatch.setattr(deadlocks, "PAUSE", 0.001)
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ and a public endpoint that stays read-only.
 
 Virtuoso must be installed (`scripts/install-virtuoso.sh`); without it these tests fail."""
 
-import http.server
 import io
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,6 +41,7 @@ from server.store.remote import RemoteStore
 from server.store.virtuoso import DBA, MOVE_PROCEDURE, Virtuoso, VirtuosoError, sql_string
 from server.vocab import DATASET, GRAPHS
 from tests.conftest import edit, inputs_copied_to
+from tests.deadlocking_engine import DeadlockingEngine, deadlocking_engine
 from tests.test_remote_store import EXAMPLES, rows, run
 
 DATA, METADATA = str(GRAPHS["data"]), str(GRAPHS["metadata"])
@@ -414,63 +413,16 @@ def test_chunks_are_bounded_and_keep_blank_nodes_together(tmp_path: Path) -> Non
 
 # --- a request chosen as a deadlock victim ------------------------------------------------------
 
-DEADLOCKED = b"Virtuoso 40001 Error SR172: Transaction deadlocked"
 
-
-class DeadlockingEngine(http.server.ThreadingHTTPServer):
-    """A real HTTP server that answers like Virtuoso rolling a request back to break a
-    deadlock (500, SQLSTATE 40001) the first `deadlocks` times, then 200; it keeps the
-    bodies it received."""
-
-    def __init__(self, deadlocks: int) -> None:
-        self.deadlocks, self.bodies = deadlocks, list[bytes]()
-        super().__init__(("127.0.0.1", 0), DeadlockingHandler)
-
-    def store(self) -> Store:
-        url = f"http://127.0.0.1:{self.server_port}/sparql"
-        return Store(Target(url, url))
-
-
-class DeadlockingHandler(http.server.BaseHTTPRequestHandler):
-    server: DeadlockingEngine
-
-    def answer(self) -> None:
-        self.server.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-        failing = len(self.server.bodies) <= self.server.deadlocks
-        body = DEADLOCKED if failing else b""
-        self.send_response(500 if failing else 200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_PUT = answer
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
-
-
-@contextmanager
-def deadlocking_engine(deadlocks: int) -> Iterator[DeadlockingEngine]:
-    engine = DeadlockingEngine(deadlocks)
-    thread = threading.Thread(target=engine.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield engine
-    finally:
-        engine.shutdown()
-        engine.server_close()
-
-
-@pytest.fixture
-def short_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(deadlocks, "PAUSE", 0.001)
+def publisher(engine: DeadlockingEngine) -> Store:
+    return Store(Target(engine.url, engine.url))
 
 
 @pytest.mark.usefixtures("short_pauses")
 def test_a_chunk_chosen_as_a_deadlock_victim_is_sent_again_until_it_is_taken() -> None:
     chunk = b"<urn:a> <urn:b> 1 .\n"
     with deadlocking_engine(deadlocks=2) as engine:
-        engine.store().upload("upload the data graph", "urn:g", chunk, replace=True)
+        publisher(engine).upload("upload the data graph", "urn:g", chunk, replace=True)
     assert engine.bodies == [chunk] * 3
 
 
@@ -480,7 +432,7 @@ def test_a_request_deadlocked_every_time_fails_with_the_engines_words() -> None:
         deadlocking_engine(deadlocks=100) as engine,
         pytest.raises(PublishError, match="SR172: Transaction deadlocked") as failed,
     ):
-        engine.store().drop("remove the staging graphs", "urn:g")
+        publisher(engine).drop("remove the staging graphs", "urn:g")
     assert failed.value.step == "remove the staging graphs"
     assert len(engine.bodies) == deadlocks.ATTEMPTS
 
@@ -493,6 +445,6 @@ def test_the_sparql_switch_is_never_sent_twice(release: Release) -> None:
         deadlocking_engine(deadlocks=1) as engine,
         pytest.raises(PublishError, match="SR172") as failed,
     ):
-        sparql_switch(engine.store())(release)
+        sparql_switch(publisher(engine))(release)
     assert failed.value.step == SWITCH_STEP
     assert len(engine.bodies) == 1

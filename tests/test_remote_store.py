@@ -15,6 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from server import deadlocks
 from server.config import PACKAGE_ROOT
 from server.examples import load_examples
 from server.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, by_name
@@ -31,6 +32,7 @@ from server.store.embedded import EmbeddedStore
 from server.store.remote import BodyReader, RemoteStore, parse_locally
 from server.store.virtuoso import HOST, Virtuoso, VirtuosoError, binary
 from server.vocab import GRAPHS
+from tests.deadlocking_engine import deadlocking_engine
 
 EXAMPLES = load_examples(PACKAGE_ROOT / "queries")
 WHO_SIGNED = next(example for example in EXAMPLES if example.name == "who-signed-with-whom")
@@ -433,3 +435,44 @@ def test_the_store_stopped_is_unavailable_and_recovers(
         virtuoso.start()
     assert run(remote, query) == b"true"
     assert rows(run(remote, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graphs=(DATA,)))
+
+
+# --- a query chosen as a deadlock victim --------------------------------------------------------
+
+ONE_ROW = (
+    b'{"head": {"vars": ["n"]}, '
+    b'"results": {"bindings": [{"n": {"type": "literal", "value": "7"}}]}}'
+)
+
+
+@pytest.mark.usefixtures("short_pauses")
+def test_a_query_rolled_back_to_break_a_deadlock_is_sent_again() -> None:
+    answer = (ONE_ROW, "application/sparql-results+json")
+    with deadlocking_engine(2, *answer) as engine:
+        store = RemoteStore(engine.url, "v")
+        assert rows(run(store, "SELECT ?n WHERE { ?n ?p ?o }")) == ("?n", {'"7"'})
+        store.close()
+    assert len(engine.bodies) == 3 and len(set(engine.bodies)) == 1
+
+
+@pytest.mark.usefixtures("short_pauses")
+def test_a_query_deadlocked_every_time_is_unavailable_for_now_not_a_bad_gateway() -> None:
+    with deadlocking_engine(100) as engine:
+        store = RemoteStore(engine.url, "v")
+        with pytest.raises(StoreUnavailable, match="to break a deadlock with a write; try again"):
+            run(store, "SELECT ?n WHERE { ?n ?p ?o }")
+        assert store.counters()["kzcn_remote_errors_total"] == 1
+        store.close()
+    assert len(engine.bodies) == deadlocks.ATTEMPTS
+
+
+def test_a_deadlocked_query_is_not_sent_again_past_its_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(deadlocks, "PAUSE", 0.4)  # the first pause: 0.2-0.6 s, past 0.15 s
+    with deadlocking_engine(100) as engine:
+        store = RemoteStore(engine.url, "v")
+        with pytest.raises(StoreUnavailable):
+            run(store, "SELECT ?n WHERE { ?n ?p ?o }", timeout=0.15)
+        store.close()
+    assert len(engine.bodies) == 1

@@ -33,6 +33,7 @@ from typing import ClassVar, NoReturn
 
 import pyoxigraph as ox
 
+from .. import deadlocks
 from ..sparql.query_text import QUERY_FORMS, TOKEN, QueryRefused, inspect
 from ..vocab import GRAPHS, PREFIXES
 from . import (
@@ -114,10 +115,16 @@ class RemoteStore:
         self.timeouts = 0
 
     def run(self, job: QueryJob, timeout: float) -> bytes:
+        """The answer; a query the engine rolled back to break a deadlock with a writer (a
+        publish, at serializable isolation) is sent again while the time limit allows."""
         deadline = time.monotonic() + timeout
         request = self.request_for(job, timeout)
         try:
-            return self.exchange(request, job, timeout, deadline)
+            return deadlocks.retried(
+                lambda: self.exchange(request, job, timeout, deadline),
+                lambda error: isinstance(error, Deadlocked),
+                deadline,
+            )
         except QueryTimeout:
             self.count("timeouts")
             raise
@@ -256,6 +263,12 @@ class RemoteStore:
             raise bad_gateway(f"The SPARQL store's answer could not be read: {error}") from None
 
     def fail(self, status: int, message: str, timeout: float) -> NoReturn:
+        if status >= 500 and deadlocks.reported_in(message):
+            log.info("SPARQL store %s: %s", self.endpoint, message)
+            raise Deadlocked(
+                f"The SPARQL store at {self.endpoint} rolled the query back to break a deadlock "
+                "with a write; try again shortly."
+            )
         error = engine_error(status, message, timeout)
         if error is not None:
             raise error
@@ -263,6 +276,10 @@ class RemoteStore:
             raise self.unavailable(f"HTTP {status}: {message}")
         self.count("errors")
         raise bad_gateway(f"The SPARQL store refused the query (HTTP {status}): {message}")
+
+
+class Deadlocked(StoreUnavailable):
+    """The engine chose the query as a deadlock victim: nothing wrong with it, try again."""
 
 
 # --- the query --------------------------------------------------------------------------------

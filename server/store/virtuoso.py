@@ -515,7 +515,7 @@ def move_graphs(address: str, account: tuple[str, str], moves: Iterable[tuple[st
     sql(address, account, MOVE_PROCEDURE_SQL + "\n;\n", script=True)
     deadlocks.retried(
         lambda: sql(address, account, f"{MOVE_PROCEDURE} (vector ({pairs}));", timeout=3600),
-        lambda error: isinstance(error, VirtuosoError) and deadlocks.SQLSTATE in str(error),
+        lambda error: isinstance(error, VirtuosoError) and deadlocks.reported_in(str(error)),
     )
 
 
