@@ -46,7 +46,6 @@ Basic, whichever the server asks for. Virtuoso's authenticated endpoints are `/s
 
 import argparse
 import base64
-import contextlib
 import io
 import json
 import os
@@ -82,7 +81,7 @@ class PublishError(RuntimeError):
     """A publish step failed; `step` names it, the message carries the engine's words."""
 
     def __init__(self, step: str, message: str) -> None:
-        self.step = step
+        self.step, self.message = step, message
         super().__init__(f"{step}: {message}")
 
 
@@ -101,6 +100,8 @@ class Published:
     version: str
     triples: dict[str, int]  # live graph IRI -> triples
     seconds: dict[str, float] = field(default_factory=dict)  # step -> duration
+    # Staging graphs the engine would not drop after the switch: graph IRI -> its message.
+    left: dict[str, str] = field(default_factory=dict)
 
 
 def staging_graph(version: str, name: str) -> str:
@@ -456,11 +457,18 @@ def published_version(store: Store) -> str | None:
     return rows[0]["v"]["value"] if rows else None
 
 
-def drop_staging(store: Store, release: Release) -> None:
-    """Best effort: the error being reported matters more than a failed clean-up."""
+def drop_staging(store: Store, release: Release) -> dict[str, str]:
+    """Best effort, never an error: after a failure the failure matters more, and after the
+    switch the new version is live. The graphs left, each with the engine's message, to be
+    reported: each holds a whole graph, under a name no later publish reuses."""
+    left = {}
     for name in GRAPHS:
-        with contextlib.suppress(PublishError):
-            store.drop("remove the staging graphs", staging_graph(release.version, name))
+        graph = staging_graph(release.version, name)
+        try:
+            store.drop("remove the staging graphs", graph)
+        except PublishError as error:
+            left[graph] = error.message
+    return left
 
 
 def publish(
@@ -484,9 +492,9 @@ def publish(
         drop_staging(store, release)
         raise
     # A switch that copies rather than moves (Virtuoso's SQL) leaves the staging graphs.
-    timed(seconds, "cleanup", lambda: drop_staging(store, release))
+    left = timed(seconds, "cleanup", lambda: drop_staging(store, release))
     live = timed(seconds, "check", lambda: check_live(store, release))
-    return Published(release.version, live, seconds)
+    return Published(release.version, live, seconds, left)
 
 
 def run_switch(switch: Switch, release: Release) -> None:
@@ -569,10 +577,20 @@ def run_publish(args: argparse.Namespace) -> int:
     except (ReleaseMissing, PublishError) as error:
         print(f"error: {error}", file=sys.stderr)
         return FAILED
-    steps = ", ".join(f"{step} {sec:.2f} s" for step, sec in done.seconds.items())
-    print(f"published version {done.version} to {args.to}: {sum(done.triples.values())} triples")
-    print(f"  {steps}")
+    report(done, args.to)
     return 0
+
+
+def report(done: Published, to: str) -> None:
+    steps = ", ".join(f"{step} {sec:.2f} s" for step, sec in done.seconds.items())
+    print(f"published version {done.version} to {to}: {sum(done.triples.values())} triples")
+    print(f"  {steps}")
+    for graph, message in done.left.items():
+        print(
+            f"warning: staging graph <{graph}> was left on the store ({message}); "
+            f"remove it with DROP SILENT GRAPH <{graph}>",
+            file=sys.stderr,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,9 @@ from server.remote_publish import (
     moves,
     publish,
     published_version,
+    report,
     sparql_switch,
+    staging_graph,
 )
 from server.store.embedded import EmbeddedStore
 from server.store.remote import RemoteStore
@@ -240,6 +242,36 @@ def test_counts_that_differ_from_the_manifest_stop_before_the_switch(
     assert failed.value.step == "verify the staged data graph"
     assert "the manifest says" in str(failed.value)
     assert ours(virtuoso) == before  # staging graphs removed, live graphs untouched
+
+
+def test_staging_graphs_the_store_would_not_drop_after_the_switch_are_reported(
+    published: Published,
+    virtuoso: Virtuoso,
+    target: Target,
+    release: Release,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = ours(virtuoso)
+    refuse_drops = f'REVOKE SPARQL_UPDATE FROM "{target.user}";'
+
+    def switch_then_refuse_drops(release: Release) -> None:
+        sql_switch(virtuoso)(release)
+        virtuoso.sql(refuse_drops)
+
+    staging = {staging_graph(release.version, name) for name in GRAPHS}
+    try:
+        done = publish(release, target, switch=switch_then_refuse_drops)
+    finally:
+        virtuoso.sql(f'GRANT SPARQL_UPDATE TO "{target.user}";')
+    assert set(done.left) == staging  # the version is live: left graphs reported, no error
+    assert all(done.left.values())  # each with the engine's message
+    assert set(ours(virtuoso)) - set(before) == staging
+    report(done, target.endpoint)
+    warnings = capsys.readouterr().err
+    assert all(f"DROP SILENT GRAPH <{graph}>" in warnings for graph in staging)
+    for graph in staging:
+        virtuoso.sql(f"SPARQL DROP SILENT GRAPH <{graph}>;")
+    assert ours(virtuoso) == before
 
 
 def test_a_stopped_server_fails_the_upload_and_the_old_version_serves_after(
